@@ -1,0 +1,46 @@
+"""nodenet_gevent: Node.js's ``net`` module for Python, on gevent.
+
+    import nodenet_gevent as net
+
+    def on_connection(c):
+        c.write(b'hello\\r\\n')
+        c.pipe(c)
+
+    net.createServer(on_connection).listen(8124)
+    net.run()
+
+Every name exists in Node's spelling and in PEP 8 spelling (``createServer`` /
+``create_server``).  See README.md for the full table and the differences from
+Node.
+"""
+
+from .errors import NodeError, NodeTypeError, NodeValueError
+from .ip import is_ip, is_ipv4, is_ipv6, isIP, isIPv4, isIPv6
+from .loop import next_tick, once, run
+from .server import Server, create_server, createServer
+from .socket import Socket, Stream, connect, create_connection, createConnection
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Server",
+    "Socket",
+    "Stream",
+    "NodeError",
+    "NodeTypeError",
+    "NodeValueError",
+    "connect",
+    "create_connection",
+    "createConnection",
+    "create_server",
+    "createServer",
+    "is_ip",
+    "is_ipv4",
+    "is_ipv6",
+    "isIP",
+    "isIPv4",
+    "isIPv6",
+    "next_tick",
+    "once",
+    "run",
+]

@@ -1,0 +1,198 @@
+"""Argument normalization: every ``listen``/``connect`` call form, one pure function.
+
+Node accepts ``connect(port, host, cb)``, ``connect(path, cb)``,
+``connect(options, cb)`` and the same shapes for ``listen`` (plus a backlog).
+Python adds keyword arguments and snake_case option names.  Everything goes
+through :func:`normalize_args`, which returns ``(options, callback)`` with the
+option keys in Node's camelCase spelling, so the rest of the library sees one
+shape.  Validation of the values (ports, hosts, ...) lives here as well, so
+the error codes and messages are decided in one place.
+"""
+
+import math
+import numbers
+
+from .errors import NodeTypeError, NodeValueError, describe, invalid_arg_type
+
+__all__ = [
+    "normalize_args",
+    "canonical_options",
+    "is_pipe_name",
+    "to_port",
+    "validate_port",
+    "validate_msecs",
+    "option",
+]
+
+# snake_case spelling -> Node's spelling.  Keys not listed are kept as given.
+_CAMEL = {
+    "allow_half_open": "allowHalfOpen",
+    "pause_on_connect": "pauseOnConnect",
+    "local_address": "localAddress",
+    "local_port": "localPort",
+    "ipv6_only": "ipv6Only",
+    "reuse_port": "reusePort",
+    "high_water_mark": "highWaterMark",
+    "keep_alive": "keepAlive",
+    "keep_alive_initial_delay": "keepAliveInitialDelay",
+    "no_delay": "noDelay",
+    "max_connections": "maxConnections",
+}
+
+
+def canonical_options(options):
+    """A copy of *options* with snake_case keys renamed to Node's camelCase."""
+    return {_CAMEL.get(key, key): value for key, value in options.items()}
+
+
+def option(options, name, default=None):
+    """``options[name]`` treating ``None`` like JavaScript's ``undefined``."""
+    value = options.get(name)
+    return default if value is None else value
+
+
+def _as_number(value):
+    """Node's ``toNumber`` for ports: an int, or a string holding one; else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return int(text, 10)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                return None
+            return None if math.isnan(number) else number
+    return None
+
+
+def is_pipe_name(value):
+    """A string that is not a number names a Unix socket (Node's ``isPipeName``)."""
+    return isinstance(value, str) and _as_number(value) is None
+
+
+def _is_options(value):
+    return isinstance(value, dict)
+
+
+def normalize_args(args, kwargs=None):
+    """``(args, kwargs)`` of a ``listen``/``connect`` call -> ``(options, callback)``.
+
+    * ``()`` -> ``({}, None)``
+    * ``(options_dict, ...)`` -> a copy of the dict, keys in camelCase
+    * ``(path, ...)`` where *path* is a non-numeric string -> ``{'path': path}``
+    * ``(port, host?, ...)`` -> ``{'port': port, 'host': host}``; *host* is taken
+      only when it is a string (so ``listen(port, backlog)`` works)
+    * any trailing callable is the callback
+    * keyword arguments are merged over the options (``port=8124``), and a
+      ``callback=`` keyword is accepted as the callback.
+    """
+    kwargs = dict(kwargs or {})
+    callback = kwargs.pop("callback", None)
+    if callback is None:
+        for name in ("connect_listener", "connectListener", "listening_listener"):
+            if name in kwargs:
+                callback = kwargs.pop(name)
+    args = list(args)
+    if args and callable(args[-1]) and not _is_handle_like(args[-1]):
+        if callback is None:
+            callback = args[-1]
+        args.pop()
+    options = {}
+    if args:
+        first = args[0]
+        if _is_options(first):
+            options = dict(first)
+        elif is_pipe_name(first):
+            options["path"] = first
+        else:
+            options["port"] = first
+            if len(args) > 1 and isinstance(args[1], str):
+                options["host"] = args[1]
+    options.update(kwargs)
+    if callback is not None and not callable(callback):
+        raise invalid_arg_type("callback", "a function", callback)
+    return canonical_options(options), callback
+
+
+def _is_handle_like(value):
+    """Servers and Sockets are callable-free, but guard anything with fileno()."""
+    return hasattr(value, "fileno") and not hasattr(value, "__code__")
+
+
+def to_port(value, name="options.port", allow_zero=True):
+    """Validate a port (number or numeric string) and return it as an ``int``.
+
+    Raises ``ERR_SOCKET_BAD_PORT`` (a ``ValueError``) with Node's message.
+    """
+    number = _as_number(value)
+    ok = (
+        number is not None
+        and not (isinstance(number, float) and (math.isinf(number) or not number.is_integer()))
+        and 0 <= number <= 65535
+        and (allow_zero or number != 0)
+    )
+    if not ok:
+        raise NodeValueError(
+            "ERR_SOCKET_BAD_PORT",
+            "%s should be >= %d and < 65536. %s" % (name, 0 if allow_zero else 1, describe(value)),
+        )
+    return int(number)
+
+
+def validate_port(value, name="Port"):
+    """A connect port: must be a number or a string (else ERR_INVALID_ARG_TYPE)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        raise invalid_arg_type("options.port", "one of type number or string", value)
+    return to_port(value, name)
+
+
+def validate_msecs(value, name="msecs"):
+    """``setTimeout``'s milliseconds: a non-negative finite number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise invalid_arg_type(name, "of type number", value)
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise NodeValueError(
+            "ERR_OUT_OF_RANGE",
+            'The value of "%s" is out of range. It must be a non-negative finite number. Received %r'
+            % (name, value),
+        )
+    return value
+
+
+def validate_host(value, name="options.host"):
+    if value is not None and not isinstance(value, str):
+        raise invalid_arg_type(name, "of type string", value)
+    return value
+
+
+def validate_bool(value, name):
+    if value is not None and not isinstance(value, bool):
+        raise invalid_arg_type(name, "of type boolean", value)
+    return value
+
+
+def validate_int(value, name, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise invalid_arg_type(name, "of type int", value)
+    if value < minimum:
+        raise NodeValueError(
+            "ERR_OUT_OF_RANGE",
+            'The value of "%s" is out of range. It must be >= %d. Received %r' % (name, minimum, value),
+        )
+    return int(value)
+
+
+def invalid_options(options):
+    return NodeTypeError(
+        "ERR_INVALID_ARG_VALUE", "The argument 'options' is invalid. Received %r" % (options,)
+    )

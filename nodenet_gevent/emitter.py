@@ -1,0 +1,101 @@
+"""The event emitter shared by ``Server`` and ``Socket``: pyee, with Node's names.
+
+pyee's ``EventEmitter`` provides ``on``/``once``/``emit``/``remove_listener``.
+This subclass adds Node's camelCase spellings and a leaner ``emit``: events are
+emitted once per received chunk, so the common case (one listener) must not
+copy the listener list or take a lock.  Everything runs in greenlets of one
+thread, so pyee's thread lock is replaced by a shared no-op context (which also
+saves a lock object per connection).
+
+pyee keeps its state in ``self._events`` and ``self._lock``; subclasses must not
+use those names for anything else.
+"""
+
+import contextlib
+
+from pyee import EventEmitter as _PyeeEventEmitter
+
+__all__ = ["EventEmitter"]
+
+_NO_LOCK = contextlib.nullcontext()
+
+
+class EventEmitter(_PyeeEventEmitter):
+    """pyee's EventEmitter with Node's method names and a fast ``emit``."""
+
+    def __init__(self):
+        # pyee's own state, set up as pyee would but without a per-instance lock.
+        self._events = {}
+        self._lock = _NO_LOCK
+
+    def emit(self, event, *args):
+        """Call every listener of *event* with *args*; ``True`` if there was one.
+
+        An ``'error'`` with no listener raises the error (pyee's rule), in the
+        greenlet that emitted it.
+        """
+        handlers = self._events.get(event)
+        if handlers:
+            if len(handlers) == 1:
+                for handler in handlers.values():
+                    break
+                handler(*args)
+            else:
+                for handler in list(handlers.values()):
+                    handler(*args)
+            return True
+        if event == "error":
+            error = args[0] if args else None
+            if isinstance(error, BaseException):
+                raise error
+            raise RuntimeError("Uncaught, unspecified 'error' event: %r" % (error,))
+        return False
+
+    def _add_event_handler(self, event, k, v):
+        super()._add_event_handler(event, k, v)
+        self._listener_added(event)
+
+    def _listener_added(self, event):
+        """Hook for subclasses: a listener for *event* was just added."""
+
+    def remove_listener(self, event, f):
+        """Remove *f* from *event*; removing a listener that is not there is harmless (Node)."""
+        handlers = self._events.get(event)
+        if handlers and f in handlers:
+            super().remove_listener(event, f)
+        return self
+
+    def remove_all_listeners(self, event=None):
+        if event is None:
+            self._events = {}
+        else:
+            self._events.pop(event, None)
+        return self
+
+    def listener_count(self, event):
+        return len(self._events.get(event) or ())
+
+    def prepend_listener(self, event, f):
+        self.on(event, f)
+        handlers = self._events[event]
+        handlers.move_to_end(f, last=False)
+        return self
+
+    def set_max_listeners(self, n):
+        """Accepted for Node compatibility; pyee has no listener limit."""
+        return self
+
+    def event_names(self):
+        return list(self._events)
+
+    # Node's spellings.
+    def addListener(self, event, f):
+        self.on(event, f)
+        return self
+
+    removeListener = off = remove_listener
+    removeAllListeners = remove_all_listeners
+    listenerCount = listener_count
+    prependListener = prepend_listener
+    setMaxListeners = set_max_listeners
+    eventNames = event_names

@@ -1,0 +1,185 @@
+"""Node-shaped errors: the one place where Python and OS errors get Node's face.
+
+Two families:
+
+* Argument errors, raised at once by the call that got the bad argument.
+  They subclass the Python exception a Python user would expect
+  (``TypeError`` for a wrong type, ``ValueError`` for a bad value; Node's
+  ``RangeError`` maps to ``ValueError``) and carry Node's ``code``
+  (``ERR_INVALID_ARG_TYPE``, ``ERR_SOCKET_BAD_PORT``, ...) and message.
+
+* Operational errors, delivered as ``'error'`` events.  They are instances of
+  the builtin ``OSError`` subclass that matches the errno
+  (``ConnectionRefusedError``, ``BrokenPipeError``, ...), so ordinary Python
+  ``except`` clauses work, and they carry Node's extra attributes: ``code``
+  (``'ECONNREFUSED'``), ``errno`` (Python's positive number), ``syscall``
+  (``'connect'``), ``address`` and ``port`` where they apply.  ``str()`` of
+  one is Node's message: ``connect ECONNREFUSED 127.0.0.1:8124``.
+"""
+
+import errno as _errno
+import os
+import socket
+
+__all__ = [
+    "NodeError",
+    "NodeTypeError",
+    "NodeValueError",
+    "os_error",
+    "lookup_error",
+    "invalid_arg_type",
+    "describe",
+]
+
+
+class NodeError(Exception):
+    """An error with Node's ``code``; the base of every argument/state error."""
+
+    code = "ERR_GENERIC"
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class NodeTypeError(NodeError, TypeError):
+    """Node's ``TypeError``: an argument of the wrong type."""
+
+
+class NodeValueError(NodeError, ValueError):
+    """Node's ``RangeError``/value errors: an argument of the right type but a bad value."""
+
+
+def describe(value):
+    """Node's ``Received ...`` suffix, in Python terms."""
+    if value is None:
+        return "Received None"
+    if callable(value) and not isinstance(value, type):
+        return "Received function %s" % getattr(value, "__name__", "<anonymous>")
+    text = repr(value)
+    if len(text) > 28:
+        text = text[:25] + "..."
+    return "Received type %s (%s)" % (type(value).__name__, text)
+
+
+def invalid_arg_type(name, expected, value):
+    kind = "argument" if "." not in name else "property"
+    return NodeTypeError(
+        "ERR_INVALID_ARG_TYPE",
+        'The "%s" %s must be %s. %s' % (name, kind, expected, describe(value)),
+    )
+
+
+# Errnos whose message in Node carries libuv's description after the code
+# (``listen EADDRINUSE: address already in use :::8124``).  Node builds those
+# with uvExceptionWithHostPort; connect/read/write errors use the short form.
+_LONG_FORM_SYSCALLS = frozenset(["listen", "bind"])
+
+# libuv's descriptions where they differ from strerror()'s capitalisation.
+_UV_DESCRIPTIONS = {
+    _errno.EADDRINUSE: "address already in use",
+    _errno.EADDRNOTAVAIL: "address not available",
+    _errno.EACCES: "permission denied",
+    _errno.EINVAL: "invalid argument",
+    _errno.ENOENT: "no such file or directory",
+}
+
+_node_flavours = {}
+
+
+def _node_flavour(cls):
+    """A subclass of the builtin ``OSError`` class *cls* whose ``str()`` is Node's message."""
+    flavour = _node_flavours.get(cls)
+    if flavour is None:
+        flavour = type(
+            cls.__name__,
+            (cls,),
+            {
+                "__module__": __name__,
+                "__str__": lambda self: self.message,
+                "__repr__": lambda self: "%s(%r)" % (cls.__name__, self.message),
+                "__reduce__": lambda self: (os_error, (self.errno, self.syscall, self.address, self.port)),
+            },
+        )
+        _node_flavours[cls] = flavour
+    return flavour
+
+
+def error_code(errnum):
+    """``errno.ECONNREFUSED`` -> ``'ECONNREFUSED'`` (Node's ``code``)."""
+    return _errno.errorcode.get(errnum, "UNKNOWN")
+
+
+def os_error(err, syscall, address=None, port=None):
+    """Turn an ``OSError`` (or a bare errno) into the Node-shaped ``OSError``.
+
+    The result is an instance of the builtin subclass for the errno
+    (``OSError(ECONNREFUSED, ...)`` is a ``ConnectionRefusedError``), with
+    ``code``, ``errno``, ``syscall``, ``address``, ``port`` and ``message``.
+    An error that already has Node's shape is returned as it is.
+    """
+    if isinstance(err, OSError) and getattr(err, "syscall", None) is not None:
+        return err
+    if isinstance(err, int):
+        errnum = err
+    else:
+        errnum = err.errno
+        if errnum is None:  # e.g. gevent's cancel_wait_ex, or a bare OSError("...")
+            errnum = _errno.EBADF if "closed" in str(err) else _errno.EIO
+    code = error_code(errnum)
+    message = "%s %s" % (syscall, code)
+    if syscall in _LONG_FORM_SYSCALLS:
+        message += ": " + _UV_DESCRIPTIONS.get(errnum, os.strerror(errnum).lower())
+    if address is not None:
+        message += " " + str(address)
+        if port is not None:
+            message += ":%s" % port
+    base = type(OSError(errnum, ""))
+    result = _node_flavour(base)(errnum, os.strerror(errnum))
+    result.code = code
+    result.syscall = syscall
+    result.address = address
+    result.port = port
+    result.message = message
+    if isinstance(err, BaseException):
+        result.__cause__ = err
+    return result
+
+
+class _NodeGaiError(socket.gaierror):
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return "gaierror(%r)" % self.message
+
+
+# getaddrinfo's EAI_* answers, in the names Node gives them.
+_GAI_CODES = {
+    getattr(socket, "EAI_NONAME", -2): "ENOTFOUND",
+    getattr(socket, "EAI_NODATA", -5): "ENOTFOUND",
+    getattr(socket, "EAI_AGAIN", -3): "EAI_AGAIN",
+    getattr(socket, "EAI_FAIL", -4): "EAI_FAIL",
+    getattr(socket, "EAI_FAMILY", -6): "EAI_FAMILY",
+    getattr(socket, "EAI_SERVICE", -8): "EAI_SERVICE",
+}
+
+
+def lookup_error(err, hostname):
+    """A failed name lookup as Node reports it: ``getaddrinfo ENOTFOUND host``."""
+    errnum = err.errno if isinstance(err, OSError) else None
+    code = _GAI_CODES.get(errnum, "ENOTFOUND")
+    result = _NodeGaiError(errnum, err.strerror if isinstance(err, OSError) and err.strerror else code)
+    result.code = code
+    result.syscall = "getaddrinfo"
+    result.hostname = hostname
+    result.address = None
+    result.port = None
+    result.message = "getaddrinfo %s %s" % (code, hostname)
+    if isinstance(err, BaseException):
+        result.__cause__ = err
+    return result

@@ -1,0 +1,70 @@
+"""Node's event-loop contract on gevent: next tick, ``run()``, blocking ``once()``.
+
+* :func:`next_tick` runs a function in a fresh greenlet after the current one
+  yields -- Node's ``process.nextTick`` rule that an event is never emitted
+  synchronously from the call that causes it.  It never runs user code in the
+  hub: the hub only switches into the new greenlet.
+* :func:`run` blocks until nothing *ref'd* is left.  ``ref()``/``unref()`` on
+  servers and sockets map onto the ``ref`` flag of their gevent watchers, so
+  "nothing ref'd left" is exactly gevent's "the loop has nothing to wait for",
+  and ``gevent.wait()`` sees the same thing.
+* :func:`once` is Node's ``events.once`` for code written in the blocking style.
+"""
+
+import gevent
+from gevent.event import AsyncResult
+from gevent.hub import get_hub
+import greenlet
+
+__all__ = ["next_tick", "run", "once"]
+
+
+def next_tick(function, *args):
+    """Call ``function(*args)`` in a new greenlet once the caller yields.
+
+    An exception it raises is reported by gevent (printed with its traceback)
+    and does not disturb anything else.
+    """
+    return gevent.spawn_raw(function, *args)
+
+
+def run(timeout=None):
+    """Run the loop until no ref'd server, socket or other gevent work is left.
+
+    Returns ``True`` when everything finished, ``False`` if *timeout* (seconds)
+    expired first.  Call it from the main greenlet, as a Node program's event
+    loop runs after the main script.  From another greenlet it waits for
+    ``timeout`` seconds at most and returns ``False`` (only the main greenlet
+    can tell when the loop is empty).
+    """
+    hub = get_hub()
+    if greenlet.getcurrent() is not hub.parent:
+        gevent.sleep(timeout if timeout is not None else 0)
+        return False
+    return bool(hub.join(timeout=timeout))
+
+
+def once(emitter, event, timeout=None):
+    """Block the calling greenlet until *emitter* emits *event*; return its args.
+
+    Raises the error if ``'error'`` is emitted first (unless *event* is
+    ``'error'``), and ``gevent.Timeout`` if *timeout* seconds pass.
+    """
+    result = AsyncResult()
+
+    def on_event(*args):
+        result.set(args)
+
+    def on_error(error=None, *_):
+        result.set_exception(error if isinstance(error, BaseException) else RuntimeError(error))
+
+    emitter.on(event, on_event)
+    if event != "error":
+        emitter.on("error", on_error)
+    try:
+        with gevent.Timeout(timeout):
+            return result.get()
+    finally:
+        emitter.remove_listener(event, on_event)
+        if event != "error":
+            emitter.remove_listener("error", on_error)

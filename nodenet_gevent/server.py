@@ -1,0 +1,405 @@
+"""``net.Server``: a listening socket, an acceptor greenlet, and its connections.
+
+``listen()`` binds at once (so ``address()`` is valid when it returns) and
+reports failures as an ``'error'`` event on the next tick; ``'listening'`` is
+emitted from its own greenlet, so a listening handler that blocks does not stop
+the acceptor.  Each accepted connection gets a :class:`Socket` whose reader
+greenlet emits ``'connection'`` and then reads: a connection handler that
+blocks holds up only its own connection.
+"""
+
+import errno
+import os
+import socket as _stdlib_socket
+import stat
+import warnings
+
+import gevent
+from gevent import socket as gsocket
+
+from . import args as _args
+from .emitter import EventEmitter
+from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os_error
+from .ip import is_ip
+from .loop import next_tick
+from .socket import Socket, _describe
+
+__all__ = ["Server", "create_server", "createServer"]
+
+# Server states.
+IDLE = "idle"
+LISTENING = "listening"
+
+
+class Server(EventEmitter):
+    """Node's ``net.Server``.
+
+    ``Server([options], [connection_listener])``; options (both spellings):
+    ``allowHalfOpen`` (accepted sockets do not end their side when the peer
+    does), ``pauseOnConnect`` (accepted sockets start paused).
+    """
+
+    #: Backlog used when ``listen()`` is not given one (Node's 511).
+    BACKLOG = 511
+    #: Accept errors that mean "out of resources for now": back off and retry.
+    BACKOFF_ERRNOS = frozenset([errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM])
+    #: Accept errors that concern one connection only: skip it.
+    TRANSIENT_ERRNOS = frozenset([errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EPERM, errno.ECONNRESET])
+    #: First and longest pause (seconds) after an accept ran out of descriptors.
+    MIN_BACKOFF = 0.01
+    MAX_BACKOFF = 1.0
+    #: Connections accepted in a row before the acceptor lets others run.
+    ACCEPTS_BEFORE_YIELD = 32
+
+    def __init__(self, options=None, connection_listener=None, **kwargs):
+        super().__init__()
+        if callable(options) and connection_listener is None:
+            options, connection_listener = None, options
+        if options is not None and not isinstance(options, dict):
+            raise invalid_arg_type("options", "of type dict", options)
+        options = _args.canonical_options({**(options or {}), **kwargs})
+        self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
+        self._pause_on_connect = bool(_args.option(options, "pauseOnConnect", False))
+        self._state = IDLE
+        self._handle = None
+        self._acceptor = None
+        self._unix_path = None  # a path we created and must unlink on close
+        self._connections = set()
+        self._refed = True
+        self.max_connections = None
+        if connection_listener is not None:
+            if not callable(connection_listener):
+                raise invalid_arg_type("connectionListener", "a function", connection_listener)
+            self.on("connection", connection_listener)
+
+    # ------------------------------------------------------------------
+    # listen
+
+    def listen(self, *args, **kwargs):
+        """Start accepting.  ``listen(port, [host], [backlog], [cb])``,
+        ``listen(path, [cb])``, ``listen(handle, [cb])``, ``listen(options, [cb])``.
+
+        Returns the server.  ``'listening'`` (or ``'error'``) follows.
+        """
+        if self._state is LISTENING:
+            raise NodeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
+        handle = None
+        if args and _is_handle(args[0]):
+            handle, args = args[0], args[1:]
+        options, callback = _args.normalize_args(args, kwargs)
+        if handle is None:
+            handle = options.get("handle") or options.get("_handle")
+            if handle is None and options.get("fd") is not None:
+                handle = {"fd": options["fd"]}
+        backlog = options.get("backlog")
+        if backlog is None:
+            # listen(port, backlog) and listen(port, host, backlog), as Node reads them.
+            for candidate in args[1:3]:
+                if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
+                    backlog = candidate
+                    break
+        backlog = self.BACKLOG if backlog is None else _args.validate_int(backlog, "backlog")
+        given_options = bool(args) and isinstance(args[0], dict)
+        if handle is not None:
+            bind = lambda: _adopt_handle(handle)  # noqa: E731
+        elif options.get("path") is not None:
+            path = options["path"]
+            if not isinstance(path, (str, bytes)):
+                raise invalid_arg_type("options.path", "of type string", path)
+            bind = lambda: self._bind_unix(path, backlog)  # noqa: E731
+        elif "port" in options or not given_options:
+            port = options.get("port")
+            port = 0 if port is None else _listen_port(port)
+            host = options.get("host")
+            if host is not None and not isinstance(host, str):
+                raise _args.invalid_options(options)
+            bind = lambda: self._bind_tcp(host, port, backlog, options)  # noqa: E731
+        else:
+            raise _args.invalid_options(options)
+        if callback is not None:
+            self.once("listening", callback)
+        self._state = LISTENING
+        try:
+            self._handle = bind()
+        except OSError as error:
+            self._state = IDLE
+            self._handle = None
+            next_tick(self.emit, "error", error)
+            return self
+        if not self._refed:
+            self._handle.ref = False
+        next_tick(self._announce, self._handle)
+        self._acceptor = next_tick(self._accept_loop, self._handle)
+        return self
+
+    def _bind_unix(self, path, backlog):
+        handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
+        try:
+            # A path that exists is someone's: never unlink a file we did not
+            # create.  bind() reports EADDRINUSE for it, as Node does.
+            handle.bind(path)
+            handle.listen(backlog)
+        except OSError as error:
+            handle.close()
+            raise os_error(error, "listen", path, None)
+        self._unix_path = path
+        return handle
+
+    def _bind_tcp(self, host, port, backlog, options):
+        candidates = _listen_addresses(host, port, options)
+        last = None
+        for family, address in candidates:
+            try:
+                handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
+            except OSError as error:
+                last = os_error(error, "listen", address, port)
+                continue
+            try:
+                handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_REUSEADDR, 1)
+                if options.get("reusePort"):
+                    if not hasattr(_stdlib_socket, "SO_REUSEPORT"):
+                        raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported")
+                    handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_REUSEPORT, 1)
+                if family == _stdlib_socket.AF_INET6:
+                    handle.setsockopt(_stdlib_socket.IPPROTO_IPV6, _stdlib_socket.IPV6_V6ONLY, int(bool(options.get("ipv6Only"))))
+                handle.bind((address, port))
+                handle.listen(backlog)
+                return handle
+            except OSError as error:
+                handle.close()
+                last = os_error(error, "listen", address, port)
+                if host is None and error.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                    continue  # no IPv6 here: fall back to 0.0.0.0 as Node does
+                raise last
+        raise last
+
+    def _announce(self, handle):
+        if self._handle is handle:
+            self.emit("listening")
+
+    # ------------------------------------------------------------------
+    # accept
+
+    def _accept_loop(self, handle):
+        delay = 0.0
+        accepted = 0
+        while self._handle is handle:
+            try:
+                conn, peer = handle.accept()
+            except OSError as error:
+                if self._handle is not handle:
+                    return  # closed under us
+                if error.errno in self.BACKOFF_ERRNOS:
+                    delay = min(self.MAX_BACKOFF, max(self.MIN_BACKOFF, delay * 2))
+                    gevent.sleep(delay)
+                    continue
+                if error.errno in self.TRANSIENT_ERRNOS:
+                    continue
+                self.emit("error", os_error(error, "accept"))
+                return
+            delay = 0.0
+            if self.max_connections is not None and len(self._connections) >= self.max_connections:
+                self._drop(conn, peer)
+                continue
+            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect)
+            self._connections.add(sock)
+            accepted += 1
+            if accepted >= self.ACCEPTS_BEFORE_YIELD:
+                accepted = 0
+                gevent.sleep(0)
+
+    def _drop(self, conn, peer):
+        info = {}
+        try:
+            local = _describe(conn.getsockname(), conn.family)
+            info = {"localAddress": local.get("address"), "localPort": local.get("port"), "localFamily": local.get("family")}
+            if conn.family != _stdlib_socket.AF_UNIX:
+                remote = _describe(peer, conn.family)
+                info.update(remoteAddress=remote["address"], remotePort=remote["port"], remoteFamily=remote["family"])
+        except OSError:
+            pass
+        conn.close()
+        next_tick(self.emit, "drop", info)
+
+    def _connection_opened(self, sock):
+        """In the new connection's reader greenlet: announce it."""
+        self.emit("connection", sock)
+
+    def _connection_closed(self, sock):
+        self._connections.discard(sock)
+        if self._state is not LISTENING and not self._connections:
+            self._emit_close()
+
+    # ------------------------------------------------------------------
+    # close
+
+    def close(self, callback=None):
+        """Stop accepting now; ``'close'`` (and *callback*) once the last connection closed.
+
+        On a server that is not listening, *callback* gets ``ERR_SERVER_NOT_RUNNING``.
+        """
+        if callback is not None:
+            if not callable(callback):
+                raise invalid_arg_type("callback", "a function", callback)
+            if self._state is LISTENING:
+                self.once("close", callback)
+            else:
+                error = NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+                self.once("close", lambda: callback(error))
+        was_listening = self._state is LISTENING
+        self._stop_listening()
+        if not self._connections or not was_listening:
+            next_tick(self._emit_close)
+        return self
+
+    def _stop_listening(self):
+        handle, self._handle = self._handle, None
+        self._state = IDLE
+        if handle is not None:
+            handle.close()
+        if self._unix_path is not None:
+            path, self._unix_path = self._unix_path, None
+            try:
+                if stat.S_ISSOCK(os.stat(path).st_mode):
+                    os.unlink(path)
+            except OSError:
+                pass
+
+    def _emit_close(self):
+        if self._state is not LISTENING and not self._connections:
+            self.emit("close")
+
+    # ------------------------------------------------------------------
+    # introspection
+
+    def address(self):
+        """``{'port', 'family', 'address'}`` (a path for a Unix server); ``None`` if not listening."""
+        if self._handle is None:
+            return None
+        try:
+            name = self._handle.getsockname()
+        except OSError:
+            return None
+        if self._handle.family == _stdlib_socket.AF_UNIX:
+            return name if isinstance(name, str) else name.decode(errors="replace")
+        return _describe(name, self._handle.family)
+
+    @property
+    def listening(self):
+        return self._state is LISTENING
+
+    def get_connections(self, callback):
+        """``callback(None, count)`` on the next tick (Node's asynchronous count)."""
+        if not callable(callback):
+            raise invalid_arg_type("callback", "a function", callback)
+        next_tick(callback, None, len(self._connections))
+        return self
+
+    @property
+    def connections(self):
+        """Deprecated: use :meth:`get_connections`."""
+        warnings.warn(
+            "Server.connections property is deprecated. Use Server.getConnections method instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return len(self._connections)
+
+    def ref(self):
+        """Keep ``run()`` alive while listening (the default)."""
+        self._refed = True
+        if self._handle is not None:
+            self._handle.ref = True
+        return self
+
+    def unref(self):
+        """Let ``run()`` return although this server is listening."""
+        self._refed = False
+        if self._handle is not None:
+            self._handle.ref = False
+        return self
+
+    def fileno(self):
+        """The listening descriptor (so a Server can be passed to ``listen(handle)``)."""
+        if self._handle is None:
+            raise NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+        return self._handle.fileno()
+
+    def __repr__(self):
+        where = self.address() if self._state is LISTENING else None
+        return "<Server %s%s connections=%d>" % (self._state, " %s" % (where,) if where else "", len(self._connections))
+
+    # Node's spellings.
+    getConnections = get_connections
+
+    @property
+    def maxConnections(self):
+        return self.max_connections
+
+    @maxConnections.setter
+    def maxConnections(self, value):
+        self.max_connections = value
+
+
+def _is_handle(value):
+    return isinstance(value, (Server, Socket)) or (
+        not isinstance(value, (dict, str, bytes, int, float)) and hasattr(value, "fileno")
+    )
+
+
+def _adopt_handle(handle):
+    """A gevent socket on a duplicate of an already bound/listening descriptor."""
+    if isinstance(handle, dict):
+        fd = handle.get("fd")
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            raise NodeTypeError("ERR_INVALID_FD_TYPE", "Unsupported fd type: %r" % (fd,))
+    elif isinstance(handle, Socket):
+        if handle._handle is None:
+            raise NodeError("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent")
+        fd = handle._handle.fileno()
+    else:
+        fd = handle.fileno()
+    try:
+        duplicate = os.dup(fd)
+    except OSError as error:
+        raise os_error(error, "listen")
+    sock = gsocket.socket(fileno=duplicate)
+    try:
+        sock.listen(Server.BACKLOG)  # harmless on a listening socket; required otherwise
+    except OSError as error:
+        sock.close()
+        raise os_error(error, "listen")
+    return sock
+
+
+def _listen_port(port):
+    if isinstance(port, bool) or not isinstance(port, (int, float, str)):
+        raise _args.invalid_options({"port": port})
+    return _args.to_port(port)
+
+
+def _listen_addresses(host, port, options):
+    """``[(family, address), ...]`` to try binding, in order."""
+    if host is None:
+        # Node binds '::' dual-stack and falls back to 0.0.0.0 without IPv6.
+        candidates = []
+        if _stdlib_socket.has_ipv6:
+            candidates.append((_stdlib_socket.AF_INET6, "::"))
+        candidates.append((_stdlib_socket.AF_INET, "0.0.0.0"))
+        return candidates
+    version = is_ip(host)
+    if version:
+        return [(_stdlib_socket.AF_INET6 if version == 6 else _stdlib_socket.AF_INET, host)]
+    try:
+        infos = gsocket.getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
+    except (_stdlib_socket.gaierror, UnicodeError) as error:
+        raise lookup_error(error, host)
+    return [(infos[0][0], infos[0][4][0])]
+
+
+def create_server(options=None, connection_listener=None, **kwargs):
+    """``net.createServer([options], [connectionListener])``."""
+    return Server(options, connection_listener, **kwargs)
+
+
+createServer = create_server

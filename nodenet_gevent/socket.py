@@ -1,0 +1,1006 @@
+"""``net.Socket``: a Node stream over a gevent socket, one reader and one writer greenlet.
+
+How the pieces move
+-------------------
+* The **reader greenlet** owns receiving.  For a client it first resolves and
+  connects (emitting ``'lookup'`` and ``'connect'``); for an accepted socket it
+  first emits the server's ``'connection'``.  Then it loops on ``recv`` and
+  emits ``'data'`` -- so ``'data'``/``'end'`` handlers run in it and a handler
+  that blocks only holds up its own connection.  ``pause()`` parks it (no
+  ``recv`` at all, so TCP flow control slows the peer); ``resume()`` wakes it.
+  Until someone consumes data (a ``'data'`` listener, ``resume()`` or
+  ``pipe()``) it holds what it reads, up to a high-water mark, then parks: no
+  data is lost for want of a listener.
+* ``write()`` sends at once from the caller when nothing is queued (one
+  non-blocking ``send``, as asyncio does) and queues only the rest.  The
+  **writer greenlet** exists only while something is queued: it coalesces the
+  queue into large sends, runs write callbacks, emits ``'drain'``, and after
+  ``end()`` sends the FIN (``shutdown(SHUT_WR)``) once the queue is empty and
+  emits ``'finish'``.
+* ``'close'`` is emitted once, from a fresh greenlet, after ``'end'`` and
+  ``'finish'`` (or after ``destroy()``).
+
+State is explicit: ``_state`` is one of NEW, CONNECTING, OPEN, CLOSED; the
+readable side is ``_read_state`` (FLOWING decisions live in ``_flowing``) and the
+writable side ``_write_state``.
+"""
+
+import collections
+import errno
+import socket as _stdlib_socket
+import time
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import Event
+
+from . import args as _args
+from .emitter import EventEmitter
+from .encodings import Decoder, normalize_encoding, to_bytes
+from .errors import NodeError, invalid_arg_type, lookup_error, os_error
+from .ip import is_ip
+from .loop import next_tick
+
+__all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection"]
+
+# Connection states.
+NEW = "new"  # constructed, never connected (or connected and closed: see connect())
+CONNECTING = "connecting"
+OPEN = "open"
+CLOSED = "closed"
+
+# Readable side.
+READING = "reading"  # peer may still send
+EOF = "eof"  # peer sent FIN; held data and 'end' may still be owed
+ENDED = "ended"  # 'end' emitted
+
+# Writable side.
+WRITABLE = "writable"
+ENDING = "ending"  # end() called; FIN goes out once the queue is empty
+FINISHED = "finished"  # FIN sent, 'finish' emitted
+
+_monotonic = time.monotonic
+_SHUT_WR = _stdlib_socket.SHUT_WR
+_EMPTY = b""
+
+# Errors on a socket that mean "the peer went away" rather than a bug here.
+_CLOSED_BY_US = (errno.EBADF, errno.ENOTSOCK)
+
+
+def _family_name(family):
+    return "IPv6" if family == _stdlib_socket.AF_INET6 else "IPv4"
+
+
+class Socket(EventEmitter):
+    """Node's ``net.Socket`` (also ``net.Stream``).
+
+    ``Socket(options)`` or ``Socket(**options)``; options (both spellings):
+    ``fd`` (an open socket descriptor to adopt), ``allowHalfOpen``,
+    ``readable``/``writable`` (with ``fd``), ``highWaterMark`` (bytes;
+    write back-pressure and read hold limit).
+    """
+
+    #: Bytes asked of the kernel per ``recv``.
+    READ_SIZE = 65536
+    #: Default high-water mark (bytes) for ``write()``'s return value and for
+    #: data held before anybody reads.
+    HIGH_WATER_MARK = 16384
+    #: Largest buffer the writer builds by joining queued chunks.
+    COALESCE_LIMIT = 262144
+    #: A reader that never has to wait yields to others after this many reads.
+    READS_BEFORE_YIELD = 16
+
+    def __init__(self, options=None, **kwargs):
+        super().__init__()
+        if options is not None and not isinstance(options, dict):
+            raise invalid_arg_type("options", "of type dict", options)
+        options = _args.canonical_options({**(options or {}), **kwargs})
+        self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
+        hwm = _args.option(options, "highWaterMark", self.HIGH_WATER_MARK)
+        self._hwm = _args.validate_int(hwm, "options.highWaterMark")
+        self._server = None
+        self._handle = None
+        self._refed = True
+        self._no_delay = None
+        self._keep_alive = None
+        self._timeout_ms = 0
+        self._timer = None
+        self._last_active = 0.0
+        self._reset()
+        fd = options.get("fd")
+        if fd is not None:
+            handle = _adopt_fd(fd)
+            self._open(handle)
+            if options.get("readable") is False:
+                self._read_state = ENDED
+            if options.get("writable") is False:
+                self._write_state = FINISHED
+            self._reader = next_tick(self._run_reader, None)
+
+    def _reset(self):
+        self._state = NEW
+        self._read_state = READING
+        self._write_state = WRITABLE
+        self._flowing = None  # None: nobody asked yet; True: flowing; False: paused
+        self._held = collections.deque()
+        self._held_size = 0
+        self._decoder = getattr(self, "_decoder", None)
+        self._park = None
+        self._reader = None
+        self._writer = None
+        self._queue = collections.deque()  # [bytes-like, callback] pairs
+        self._queued = 0
+        self._need_drain = False
+        self._bytes_read = 0
+        self._bytes_written = 0
+        self._had_error = False
+        self._peer = None
+        self._pipes = []
+
+    @classmethod
+    def _accepted(cls, handle, peer, server, allow_half_open, pause_on_connect):
+        """A socket for a connection the server just accepted."""
+        self = cls.__new__(cls)
+        EventEmitter.__init__(self)
+        self._allow_half_open = allow_half_open
+        self._hwm = cls.HIGH_WATER_MARK
+        self._server = server
+        self._handle = None
+        self._refed = True
+        self._no_delay = None
+        self._keep_alive = None
+        self._timeout_ms = 0
+        self._timer = None
+        self._last_active = 0.0
+        self._decoder = None
+        self._reset()
+        self._open(handle)
+        self._peer = peer
+        if pause_on_connect:
+            self._flowing = False
+        self._reader = next_tick(self._run_reader, server)
+        return self
+
+    def _open(self, handle):
+        self._handle = handle
+        self._state = OPEN
+        if not self._refed:
+            handle.ref = False
+        if self._no_delay is not None:
+            self._apply_no_delay()
+        if self._keep_alive is not None:
+            self._apply_keep_alive()
+
+    # ------------------------------------------------------------------
+    # connect
+
+    def connect(self, *args, **kwargs):
+        """``connect(port, [host], [cb])``, ``connect(path, [cb])``, ``connect(options, [cb])``.
+
+        Options: ``port``, ``host`` (default ``'localhost'``), ``localAddress``,
+        ``localPort``, ``family`` (4 or 6), ``path``; also ``allowHalfOpen``.
+        Returns the socket; ``'connect'`` (or ``'error'``) follows.
+        """
+        options, callback = _args.normalize_args(args, kwargs)
+        target = _validate_connect_options(options)
+        if self._state in (CONNECTING, OPEN):
+            raise NodeError("ERR_SOCKET_CONNECTED", "Socket is already connected or connecting")
+        if self._state is CLOSED:
+            self._reset()
+        if "allowHalfOpen" in options:
+            self._allow_half_open = bool(options["allowHalfOpen"])
+        if callback is not None:
+            self.once("connect", callback)
+        self._state = CONNECTING
+        self._reader = next_tick(self._run_reader, target)
+        return self
+
+    def _connect(self, target):
+        """In the reader greenlet: resolve, connect, emit ``'connect'``.  True on success."""
+        kind = target[0]
+        try:
+            if kind == "path":
+                path = target[1]
+                handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
+                self._handle = handle
+                try:
+                    handle.connect(path)
+                except OSError as error:
+                    raise os_error(error, "connect", path)
+            else:
+                handle = self._connect_tcp(*target[1:])
+                if handle is None:
+                    return False
+        except OSError as error:
+            if self._state is not CLOSED:
+                self._destroy(os_error(error, "connect"))
+            return False
+        if self._state is CLOSED:  # destroyed while connecting
+            handle.close()
+            return False
+        self._open(handle)
+        self.emit("connect")
+        self.emit("ready")
+        if self._queue or self._write_state is ENDING:
+            self._start_writer()
+        return self._state is OPEN
+
+    def _connect_tcp(self, host, port, family, local_address, local_port):
+        if is_ip(host):
+            addresses = [(_stdlib_socket.AF_INET6 if ":" in host else _stdlib_socket.AF_INET, host)]
+        else:
+            try:
+                infos = gsocket.getaddrinfo(
+                    host, port, family, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP
+                )
+            except (_stdlib_socket.gaierror, UnicodeError) as error:
+                failure = lookup_error(error, host)
+                self.emit("lookup", failure, None, None, host)
+                self._destroy(failure)
+                return None
+            addresses = []
+            for info in infos:
+                if (info[0], info[4][0]) not in addresses:
+                    addresses.append((info[0], info[4][0]))
+            first = addresses[0]
+            self.emit("lookup", None, first[1], 6 if first[0] == _stdlib_socket.AF_INET6 else 4, host)
+            if self._state is CLOSED:
+                return None
+        failure = None
+        for family_, address in addresses:
+            handle = gsocket.socket(family_, _stdlib_socket.SOCK_STREAM)
+            self._handle = handle
+            try:
+                if local_address is not None or local_port:
+                    try:
+                        handle.bind((local_address or ("::" if family_ == _stdlib_socket.AF_INET6 else "0.0.0.0"), local_port or 0))
+                    except OSError as error:
+                        raise os_error(error, "bind", local_address, local_port)
+                try:
+                    handle.connect((address, port))
+                except OSError as error:
+                    raise os_error(error, "connect", address, port)
+                return handle
+            except OSError as error:
+                handle.close()
+                if self._state is CLOSED:
+                    return None
+                failure = failure or error
+                if error.errno not in (errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH,
+                                       errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ETIMEDOUT):
+                    break
+        raise failure
+
+    # ------------------------------------------------------------------
+    # the reader greenlet
+
+    def _run_reader(self, start):
+        """Body of the reader greenlet: connect or announce, then read until EOF."""
+        try:
+            if isinstance(start, tuple):
+                if not self._connect(start):
+                    return
+            elif start is not None:  # the accepting server
+                start._connection_opened(self)
+                if self._state is not OPEN:
+                    return
+            if self._read_state is READING:
+                self._read_loop()
+            if self._state is OPEN and self._read_state is EOF:
+                self._finish_reading()
+        except gevent.GreenletExit:
+            self._destroy()
+        except BaseException:
+            # A user handler raised (or an 'error' nobody listened to): this
+            # socket is done; gevent reports the exception; others go on.
+            self._destroy(had_error=True)
+            raise
+
+    def _read_loop(self):
+        recv = self._handle.recv
+        size = self.READ_SIZE
+        reads = 0
+        while True:
+            if self._flowing is not True and not self._wait_for_reader_turn():
+                return
+            try:
+                data = recv(size)
+            except OSError as error:
+                if self._state is not CLOSED:
+                    self._destroy(os_error(error, "read"))
+                return
+            if not data:
+                if self._state is OPEN:
+                    self._read_state = EOF
+                return
+            self._bytes_read += len(data)
+            if self._timeout_ms:
+                self._touch()
+            if self._flowing:
+                decoder = self._decoder
+                if decoder is not None:
+                    data = decoder.write(data)
+                    if data:
+                        self.emit("data", data)
+                else:
+                    self.emit("data", data)
+            else:
+                self._held.append(data)
+                self._held_size += len(data)
+            if self._state is not OPEN:
+                return
+            reads += 1
+            if reads >= self.READS_BEFORE_YIELD:
+                reads = 0
+                gevent.sleep(0)
+
+    def _wait_for_reader_turn(self):
+        """Park until flowing (delivering held data first) or there is room to hold more.
+
+        Returns False if the socket closed meanwhile.
+        """
+        while True:
+            if self._state is not OPEN:
+                return False
+            if self._flowing:
+                if self._held and not self._deliver_held():
+                    return False
+                if self._flowing:
+                    return True
+                continue
+            if self._flowing is None and self._held_size < self._hwm:
+                return True
+            self._park_reader()
+
+    def _park_reader(self):
+        park = self._park = Event()
+        park.wait()
+        self._park = None
+
+    def _wake_reader(self):
+        if self._park is not None:
+            self._park.set()
+
+    def _deliver_held(self):
+        """Emit held chunks while flowing.  False if the socket closed meanwhile."""
+        held = self._held
+        while held and self._flowing:
+            data = held.popleft()
+            self._held_size -= len(data)
+            if self._decoder is not None:
+                data = self._decoder.write(data)
+            if data:
+                self.emit("data", data)
+            if self._state is not OPEN:
+                return False
+        return True
+
+    def _finish_reading(self):
+        """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'."""
+        while self._held:
+            if not self._flowing:
+                self._park_reader()
+                if self._state is not OPEN:
+                    return
+                continue
+            if not self._deliver_held():
+                return
+        if self._decoder is not None:
+            tail = self._decoder.end()
+            if tail:
+                self.emit("data", tail)
+                if self._state is not OPEN:
+                    return
+        self._read_state = ENDED
+        self.emit("end")
+        if self._state is not OPEN:
+            return
+        if self._write_state is FINISHED:
+            self._destroy()
+        elif not self._allow_half_open:
+            self.end()
+
+    # ------------------------------------------------------------------
+    # flow control of the readable side
+
+    def pause(self):
+        """Stop reading: the reader parks and stops calling ``recv``."""
+        if self._flowing is not False:
+            self._flowing = False
+            self.emit("pause")
+        return self
+
+    def resume(self):
+        """Start (or restart) delivering ``'data'``."""
+        if self._flowing is not True:
+            self._flowing = True
+            self.emit("resume")
+            self._wake_reader()
+        return self
+
+    def is_paused(self):
+        return self._flowing is False
+
+    def _listener_added(self, event):
+        if event == "data" and self._flowing is None:
+            self.resume()
+
+    def set_encoding(self, encoding=None):
+        """Deliver ``'data'`` as ``str`` decoded with *encoding* (Node's names)."""
+        self._decoder = Decoder(normalize_encoding(encoding))
+        return self
+
+    # ------------------------------------------------------------------
+    # writing
+
+    @property
+    def buffer_size(self):
+        """Bytes written but not yet taken by the kernel."""
+        return self._queued
+
+    def write(self, data, encoding=None, callback=None):
+        """Queue *data* (bytes-like, or ``str`` in *encoding*); return the back-pressure flag.
+
+        Returns ``False`` once the bytes not yet taken by the kernel reach the
+        high-water mark; ``'drain'`` follows when they are gone.  ``callback(err)``
+        runs once the bytes were handed to the kernel (``err`` is ``None``) or failed.
+        """
+        if callback is None and callable(encoding):
+            callback, encoding = encoding, None
+        if callback is not None and not callable(callback):
+            raise invalid_arg_type("callback", "a function", callback)
+        chunk = to_bytes(data, encoding) if type(data) is not bytes else data
+        if self._write_state is not WRITABLE or self._state is CLOSED:
+            self._write_refused(callback)
+            return False
+        self._bytes_written += len(chunk)
+        if (
+            self._state is OPEN
+            and not self._queue
+            and self._writer is None
+            and callback is None
+            and chunk
+        ):
+            try:
+                sent = self._handle.send(chunk, 0, 0.0)
+            except BlockingIOError:
+                sent = 0
+            except OSError as error:
+                self._destroy(os_error(error, "write"))
+                return False
+            if self._timeout_ms:
+                self._touch()
+            if sent == len(chunk):
+                return True
+            chunk = memoryview(chunk)[sent:]
+        self._queue.append((chunk, callback))
+        self._queued += len(chunk)
+        if self._state is OPEN:
+            self._start_writer()
+        if self._queued >= self._hwm:
+            self._need_drain = True
+            return False
+        return True
+
+    def _write_refused(self, callback):
+        if self._state is CLOSED:
+            error = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
+            if callback is not None:
+                next_tick(callback, error)
+            return
+        if self._read_state is ENDED and not self._allow_half_open and self._write_state is not WRITABLE:
+            error = os_error(errno.EPIPE, "write")
+            error.message = "This socket has been ended by the other party"
+        else:
+            error = NodeError("ERR_STREAM_WRITE_AFTER_END", "write after end")
+        if callback is not None:
+            next_tick(callback, error)
+        next_tick(self._destroy, error)
+
+    def end(self, data=None, encoding=None, callback=None):
+        """Write *data* (if any), then send FIN once everything queued is flushed.
+
+        ``callback`` (or a trailing function in any position) runs on ``'finish'``.
+        """
+        if callable(data):
+            data, callback = None, data
+        elif callable(encoding):
+            encoding, callback = None, encoding
+        if data is not None:
+            self.write(data, encoding)
+        if callback is not None:
+            self.once("finish", callback)
+        if self._write_state is WRITABLE and self._state is not CLOSED:
+            self._write_state = ENDING
+            if self._state is OPEN:
+                self._start_writer()
+        return self
+
+    def _start_writer(self):
+        if self._writer is None:
+            self._writer = next_tick(self._run_writer)
+
+    def _run_writer(self):
+        """Body of the writer greenlet: flush the queue, drain, FIN, finish."""
+        try:
+            self._flush_queue()
+        except BaseException:
+            self._writer = None
+            self._destroy(had_error=True)
+            raise
+        self._writer = None
+
+    def _flush_queue(self):
+        queue = self._queue
+        while self._state is OPEN:
+            if queue:
+                if not self._send_some(queue):
+                    return
+                continue
+            if self._need_drain:
+                self._need_drain = False
+                self.emit("drain")
+                continue
+            if self._write_state is ENDING:
+                self._send_fin()
+            return
+
+    def _send_some(self, queue):
+        """Send the head of the queue (joined with what follows, when small)."""
+        chunk, callback = queue[0]
+        count = 1
+        if len(queue) > 1 and len(chunk) < self.COALESCE_LIMIT:
+            parts = [chunk]
+            total = len(chunk)
+            for next_chunk, _ in list(queue)[1:]:
+                if total + len(next_chunk) > self.COALESCE_LIMIT:
+                    break
+                parts.append(next_chunk)
+                total += len(next_chunk)
+                count += 1
+            chunk = _EMPTY.join(parts) if count > 1 else chunk
+        try:
+            if chunk:
+                self._handle.sendall(chunk)
+        except OSError as error:
+            if self._state is not CLOSED:
+                self._destroy(os_error(error, "write"))
+            return False
+        if self._state is not OPEN:
+            return False
+        self._queued -= len(chunk)
+        if self._timeout_ms:
+            self._touch()
+        for _ in range(count):
+            _, callback = queue.popleft()
+            if callback is not None:
+                callback(None)
+        return True
+
+    def _send_fin(self):
+        try:
+            self._handle.shutdown(_SHUT_WR)
+        except OSError as error:
+            if error.errno != errno.ENOTCONN:
+                self._destroy(os_error(error, "shutdown"))
+                return
+        self._write_state = FINISHED
+        self.emit("finish")
+        if self._state is OPEN and (self._read_state is ENDED):
+            self._destroy()
+
+    # ------------------------------------------------------------------
+    # closing
+
+    def destroy(self, error=None):
+        """Close at once: pending writes fail, ``'error'`` (if *error*) then ``'close'``."""
+        self._destroy(error)
+        return self
+
+    destroy_soon = destroy
+
+    def _destroy(self, error=None, had_error=False):
+        if self._state is CLOSED:
+            return
+        was_connected = self._state is OPEN
+        self._state = CLOSED
+        self._had_error = had_error or error is not None
+        self._stop_timer()
+        if self._handle is not None:
+            self._peer_cache()
+            self._handle.close()
+        pending = [cb for _, cb in self._queue if cb is not None]
+        self._queue.clear()
+        self._queued = 0
+        self._held.clear()
+        self._held_size = 0
+        self._wake_reader()
+        if pending:
+            if was_connected or self._handle is None and self._bytes_read:
+                failure = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
+            else:
+                failure = NodeError(
+                    "ERR_SOCKET_CLOSED_BEFORE_CONNECTION", "Socket closed before the connection was established"
+                )
+        else:
+            failure = None
+        next_tick(self._emit_close, error, pending, failure)
+
+    def _emit_close(self, error, pending, failure):
+        try:
+            for callback in pending:
+                callback(failure)
+            if error is not None:
+                self.emit("error", error)
+        finally:
+            server = self._server
+            if server is not None:
+                server._connection_closed(self)
+            self.emit("close", self._had_error)
+
+    # ------------------------------------------------------------------
+    # timeouts
+
+    def set_timeout(self, msecs, callback=None):
+        """Emit ``'timeout'`` after *msecs* ms without reads or writes; ``0`` disarms.
+
+        The timer never keeps the program alive and closes nothing.
+        """
+        if callback is None and callable(msecs):
+            raise invalid_arg_type("msecs", "of type number", msecs)
+        msecs = _args.validate_msecs(msecs)
+        if callback is not None:
+            if not callable(callback):
+                raise invalid_arg_type("callback", "a function", callback)
+            if msecs == 0:
+                self.remove_listener("timeout", callback)
+            else:
+                self.once("timeout", callback)
+        self._timeout_ms = msecs
+        self._stop_timer()
+        if msecs and self._state is not CLOSED:
+            self._last_active = _monotonic()
+            self._arm_timer(msecs / 1000.0)
+        return self
+
+    def _touch(self):
+        self._last_active = _monotonic()
+        if self._timer is None and self._state is not CLOSED:
+            self._arm_timer(self._timeout_ms / 1000.0)
+
+    def _arm_timer(self, seconds):
+        timer = self._timer = gevent.get_hub().loop.timer(seconds, 0, ref=False)
+        timer.start(self._timer_fired)
+
+    def _stop_timer(self):
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer.close()
+            self._timer = None
+
+    def _timer_fired(self):
+        # In the hub: only hand over to a greenlet.
+        self._timer.close()
+        self._timer = None
+        if self._timeout_ms and self._state is not CLOSED:
+            next_tick(self._check_timeout)
+
+    def _check_timeout(self):
+        if not self._timeout_ms or self._state is CLOSED or self._timer is not None:
+            return
+        period = self._timeout_ms / 1000.0
+        idle = _monotonic() - self._last_active
+        if idle + 0.001 >= period:
+            self.emit("timeout")
+        else:
+            self._arm_timer(period - idle)
+
+    # ------------------------------------------------------------------
+    # options and addresses
+
+    def set_no_delay(self, no_delay=True):
+        """Disable (``True``, the default argument) or enable Nagle's algorithm."""
+        self._no_delay = bool(no_delay)
+        if self._handle is not None and self._state is OPEN:
+            self._apply_no_delay()
+        return self
+
+    def _apply_no_delay(self):
+        if self._handle.family in (_stdlib_socket.AF_INET, _stdlib_socket.AF_INET6):
+            try:
+                self._handle.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, int(self._no_delay))
+            except OSError:
+                pass
+
+    def set_keep_alive(self, enable=False, initial_delay=0):
+        """Turn TCP keep-alive on or off; *initial_delay* in ms (``0`` keeps the system's)."""
+        if callable(enable) or callable(initial_delay):
+            raise invalid_arg_type("enable", "of type boolean", enable)
+        delay = _args.validate_msecs(initial_delay or 0, "initialDelay")
+        self._keep_alive = (bool(enable), delay)
+        if self._handle is not None and self._state is OPEN:
+            self._apply_keep_alive()
+        return self
+
+    def _apply_keep_alive(self):
+        enable, delay = self._keep_alive
+        handle = self._handle
+        if handle.family not in (_stdlib_socket.AF_INET, _stdlib_socket.AF_INET6):
+            return
+        try:
+            handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE, int(enable))
+            if enable and delay and hasattr(_stdlib_socket, "TCP_KEEPIDLE"):
+                handle.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_KEEPIDLE, max(1, int(delay // 1000)))
+        except OSError:
+            pass
+
+    def address(self):
+        """``{'port', 'family', 'address'}`` of the local end; ``{}`` when not connected."""
+        if self._handle is None or self._state is not OPEN:
+            return {}
+        try:
+            return _describe(self._handle.getsockname(), self._handle.family)
+        except OSError:
+            return {}
+
+    def _peer_cache(self):
+        if self._peer is None and self._handle is not None:
+            try:
+                self._peer = self._handle.getpeername()
+            except OSError:
+                pass
+        return self._peer
+
+    def _peer_field(self, key):
+        if self._handle is None:
+            return None
+        peer = self._peer_cache()
+        if not peer or isinstance(peer, str):
+            return None
+        return _describe(peer, self._handle.family)[key]
+
+    @property
+    def remote_address(self):
+        return self._peer_field("address")
+
+    @property
+    def remote_port(self):
+        return self._peer_field("port")
+
+    @property
+    def remote_family(self):
+        return self._peer_field("family")
+
+    @property
+    def local_address(self):
+        return self.address().get("address")
+
+    @property
+    def local_port(self):
+        return self.address().get("port")
+
+    @property
+    def bytes_read(self):
+        return self._bytes_read
+
+    @property
+    def bytes_written(self):
+        """Bytes accepted by ``write()`` (sent or still queued), as Node counts."""
+        return self._bytes_written
+
+    # ------------------------------------------------------------------
+    # state
+
+    @property
+    def connecting(self):
+        return self._state is CONNECTING
+
+    @property
+    def pending(self):
+        return self._handle is None or self._state is not OPEN
+
+    @property
+    def destroyed(self):
+        return self._state is CLOSED
+
+    @property
+    def readable(self):
+        return self._state is not CLOSED and self._read_state is not ENDED
+
+    @property
+    def writable(self):
+        return self._state is not CLOSED and self._write_state is WRITABLE
+
+    @property
+    def ready_state(self):
+        if self._state is CONNECTING:
+            return "opening"
+        readable, writable = self.readable, self.writable
+        if readable and writable:
+            return "open"
+        if readable:
+            return "readOnly"
+        if writable:
+            return "writeOnly"
+        return "closed"
+
+    @property
+    def allow_half_open(self):
+        return self._allow_half_open
+
+    @property
+    def timeout(self):
+        return self._timeout_ms or None
+
+    def ref(self):
+        """Keep ``run()`` alive while this socket is open (the default)."""
+        self._refed = True
+        if self._handle is not None and self._state is not CLOSED:
+            self._handle.ref = True
+        return self
+
+    def unref(self):
+        """Let ``run()`` return even though this socket is open."""
+        self._refed = False
+        if self._handle is not None and self._state is not CLOSED:
+            self._handle.ref = False
+        return self
+
+    # ------------------------------------------------------------------
+    # pipe
+
+    def pipe(self, destination, end=True):
+        """Move everything read into *destination*, with back-pressure; returns it."""
+        pipe = _Pipe(self, destination, end)
+        self._pipes.append(pipe)
+        pipe.attach()
+        self.resume()
+        return destination
+
+    def unpipe(self, destination=None):
+        """Stop piping into *destination* (or into every destination)."""
+        for pipe in list(self._pipes):
+            if destination is None or pipe.destination is destination:
+                pipe.detach()
+                self._pipes.remove(pipe)
+        if not self._pipes and not self.listeners("data"):
+            self.pause()
+        return self
+
+    def __repr__(self):
+        if self._state is OPEN:
+            read = "paused" if self._flowing is False else ("flowing" if self._flowing else "held")
+            if self._read_state is not READING:
+                read = self._read_state
+            state = "open read=%s write=%s" % (read, _size(self._queued) if self._write_state is WRITABLE else self._write_state)
+        else:
+            state = self._state
+        peer = self._peer or ""
+        return "<%s %s%s>" % (type(self).__name__, state, " peer=%s" % (peer,) if peer else "")
+
+    # Node's spellings.
+    setEncoding = set_encoding
+    setTimeout = set_timeout
+    setNoDelay = set_no_delay
+    setKeepAlive = set_keep_alive
+    destroySoon = destroy_soon
+    isPaused = is_paused
+    bufferSize = buffer_size
+    remoteAddress = remote_address
+    remotePort = remote_port
+    remoteFamily = remote_family
+    localAddress = local_address
+    localPort = local_port
+    bytesRead = bytes_read
+    bytesWritten = bytes_written
+    readyState = ready_state
+    allowHalfOpen = allow_half_open
+
+
+Stream = Socket
+
+
+class _Pipe:
+    """One ``source.pipe(destination)``: listeners that move data with back-pressure."""
+
+    __slots__ = ("source", "destination", "end")
+
+    def __init__(self, source, destination, end):
+        self.source = source
+        self.destination = destination
+        self.end = end
+
+    def attach(self):
+        self.source.on("data", self.on_data)
+        self.source.on("end", self.on_end)
+
+    def detach(self):
+        self.source.remove_listener("data", self.on_data)
+        self.source.remove_listener("end", self.on_end)
+        self.destination.remove_listener("drain", self.on_drain)
+
+    def on_data(self, chunk):
+        if self.destination.write(chunk) is False:
+            self.source.pause()
+            if self.on_drain not in self.destination.listeners("drain"):
+                self.destination.once("drain", self.on_drain)
+
+    def on_drain(self):
+        self.source.resume()
+
+    def on_end(self):
+        if self.end:
+            self.destination.end()
+
+
+def _size(nbytes):
+    if nbytes < 1024:
+        return "%d B" % nbytes
+    return "%d KiB" % (nbytes // 1024)
+
+
+def _describe(sockaddr, family):
+    if family == _stdlib_socket.AF_UNIX:
+        return {"address": sockaddr if isinstance(sockaddr, str) else sockaddr.decode(errors="replace")}
+    return {"address": sockaddr[0], "family": _family_name(family), "port": sockaddr[1]}
+
+
+def _adopt_fd(fd):
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise invalid_arg_type("options.fd", "of type int", fd)
+    try:
+        return gsocket.socket(fileno=fd)
+    except OSError as error:
+        raise os_error(error, "open")
+
+
+def _validate_connect_options(options):
+    """``(kind, ...)`` describing the target: ``('path', path)`` or ``('tcp', host, port, ...)``."""
+    path = options.get("path")
+    if path is not None:
+        if not isinstance(path, (str, bytes)):
+            raise invalid_arg_type("options.path", "of type string", path)
+        return ("path", path)
+    if options.get("port") is None:
+        raise _MissingArgs()
+    port = _args.validate_port(options["port"])
+    host = options.get("host")
+    if host is not None and not isinstance(host, str):
+        raise invalid_arg_type("hostname", "of type string", host)
+    family = options.get("family") or 0
+    if family not in (0, 4, 6):
+        raise _args.NodeValueError(
+            "ERR_INVALID_ARG_VALUE", "The argument 'family' must be one of: 0, 4, 6. Received %r" % (family,)
+        )
+    af = {0: _stdlib_socket.AF_UNSPEC, 4: _stdlib_socket.AF_INET, 6: _stdlib_socket.AF_INET6}[family]
+    local_address = options.get("localAddress")
+    if local_address is not None and not is_ip(local_address):
+        raise _args.NodeValueError(
+            "ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s" % (local_address,)
+        )
+    local_port = options.get("localPort")
+    if local_port is not None:
+        local_port = _args.to_port(local_port, "options.localPort")
+    return ("tcp", host or "localhost", port, af, local_address, local_port)
+
+
+class _MissingArgs(_args.NodeTypeError):
+    def __init__(self):
+        super().__init__(
+            "ERR_MISSING_ARGS", 'The "options" or "port" or "path" argument must be specified'
+        )
+
+
+def connect(*args, **kwargs):
+    """``net.connect``: a new :class:`Socket` connecting as ``Socket.connect`` takes it."""
+    options, callback = _args.normalize_args(args, kwargs)
+    socket_options = {
+        key: options[key] for key in ("allowHalfOpen", "highWaterMark") if key in options
+    }
+    sock = Socket(socket_options)
+    if "timeout" in options:
+        sock.set_timeout(options["timeout"])
+    return sock.connect(options, callback)
+
+
+create_connection = createConnection = connect

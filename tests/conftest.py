@@ -1,0 +1,145 @@
+"""Shared fixtures: servers and sockets that are always cleaned up, and mustCall.
+
+The suite runs twice: plainly (``pytest``) and with ``gevent.monkey.patch_all()``
+applied first (``python tests/run_monkeypatched.py``); ``MONKEY`` says which.
+"""
+
+import collections
+import os
+import shutil
+import tempfile
+
+import gevent
+import gevent.monkey
+import pytest
+
+import nodenet_gevent as net
+
+MONKEY = gevent.monkey.is_module_patched("socket")
+NODE = shutil.which("node")
+
+
+def pytest_report_header(config):
+    return "nodenet_gevent: gevent %s, monkey-patched: %s" % (gevent.__version__, MONKEY)
+
+
+class Tracker:
+    """Keeps every server/socket a test makes, and closes them all afterwards."""
+
+    def __init__(self):
+        self.servers = []
+        self.sockets = []
+
+    def server(self, *args, **kwargs):
+        server = net.create_server(*args, **kwargs)
+        self.servers.append(server)
+        server.on("connection", self.sockets.append)
+        return server
+
+    def listen(self, handler=None, host="127.0.0.1", **options):
+        """A listening TCP server on *host*, port chosen by the OS; waits for 'listening'."""
+        server = self.server(options, handler) if handler else self.server(options)
+        server.listen(0, host)
+        net.once(server, "listening", timeout=5)
+        return server
+
+    def listen_unix(self, handler=None, **options):
+        path = os.path.join(tempfile.mkdtemp(prefix="nodenet-"), "s.sock")
+        server = self.server(options, handler) if handler else self.server(options)
+        server.listen(path)
+        net.once(server, "listening", timeout=5)
+        return server, path
+
+    def connect(self, *args, **kwargs):
+        sock = net.connect(*args, **kwargs)
+        self.sockets.append(sock)
+        return sock
+
+    def close_all(self):
+        for sock in self.sockets:
+            sock.destroy()
+        for server in self.servers:
+            if server.listening:
+                server.close()
+        gevent.sleep(0)
+
+
+@pytest.fixture
+def track():
+    tracker = Tracker()
+    yield tracker
+    tracker.close_all()
+
+
+class MustCall:
+    """Node's ``common.mustCall``: wrapped callbacks must run exactly as often as said."""
+
+    def __init__(self):
+        self.expected = []
+
+    def __call__(self, fn=None, times=1):
+        calls = collections.Counter()
+
+        def wrapper(*args):
+            calls["n"] += 1
+            return fn(*args) if fn is not None else None
+
+        self.expected.append((fn, wrapper, calls, times))
+        return wrapper
+
+    def never(self, name="callback"):
+        return self(lambda *a: pytest.fail("%s must not be called (args %r)" % (name, a)), 0)
+
+    def check(self):
+        for fn, _wrapper, calls, times in self.expected:
+            name = getattr(fn, "__name__", "callback")
+            assert calls["n"] == times, "%s ran %d times, expected %d" % (name, calls["n"], times)
+
+
+@pytest.fixture
+def must_call():
+    checker = MustCall()
+    yield checker
+    checker.check()
+
+
+def read_all(sock, timeout=5):
+    """Collect 'data' until 'end'; returns the bytes (or str) received."""
+    chunks = []
+    sock.on("data", chunks.append)
+    net.once(sock, "end", timeout=timeout)
+    return (chunks[0][:0] if chunks else b"").join(chunks)
+
+
+def wait_until(predicate, timeout=5, message="condition"):
+    """Poll *predicate* cooperatively; for states no single event announces."""
+    deadline = gevent.get_hub().loop.now() + timeout
+    while not predicate():
+        if gevent.get_hub().loop.now() > deadline:
+            pytest.fail("timed out waiting for %s" % message)
+        gevent.sleep(0.005)
+
+
+class _Flag:
+    def __init__(self):
+        import gevent.event
+
+        self.event = gevent.event.Event()
+        self.args = None
+
+    def __call__(self, *args):
+        self.args = args
+        self.event.set()
+
+    def wait(self, timeout=5):
+        return self.event.wait(timeout)
+
+    def is_set(self):
+        return self.event.is_set()
+
+
+def event_flag(emitter, event):
+    """A flag set when *emitter* emits *event*; ``.args`` holds its arguments (errors not raised)."""
+    flag = _Flag()
+    emitter.on(event, flag)
+    return flag
