@@ -9,9 +9,11 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import os  # noqa: E402
 import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
 if __name__ == "__main__":
+    os.environ["NODENET_MONKEY"] = "1"
     sys.exit(pytest.main(sys.argv[1:]))

@@ -565,8 +565,10 @@ def test_set_timeout_bad_values(value, exc, code):
 
 def test_timeout_does_not_keep_run_alive(track):
     server = track.listen(echo)
+    accepted = event_flag(server, "connection")
     sock = track.connect(server.address()["port"], "127.0.0.1")
     net.once(sock, "connect", timeout=5)
+    assert accepted.wait(5)
     sock.set_timeout(60000)
     server.unref()
     sock.unref()
@@ -680,8 +682,10 @@ def test_socket_from_fd(track):
 def test_unref_socket_lets_run_return(track):
     server = track.listen(lambda c: None)
     server.unref()
+    accepted = event_flag(server, "connection")
     sock = track.connect(server.address()["port"], "127.0.0.1")
     net.once(sock, "connect", timeout=5)
+    assert accepted.wait(5)
     assert sock.unref() is sock
     for s in track.sockets:
         s.unref()
