@@ -80,6 +80,14 @@ class Socket(EventEmitter):
     write back-pressure and read hold limit).
     """
 
+    # Slots keep an idle connection small (a dict per socket costs ~1 KiB).
+    __slots__ = (
+        "_allow_half_open", "_hwm", "_server", "_handle", "_refed", "_no_delay", "_keep_alive",
+        "_timeout_ms", "_timer", "_last_active", "_state", "_read_state", "_write_state",
+        "_flowing", "_held", "_held_size", "_decoder", "_park", "_reader", "_writer", "_queue",
+        "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
+    )
+
     #: Bytes asked of the kernel per ``recv``.
     READ_SIZE = 65536
     #: Default high-water mark (bytes) for ``write()``'s return value and for
@@ -122,20 +130,20 @@ class Socket(EventEmitter):
         self._read_state = READING
         self._write_state = WRITABLE
         self._flowing = None  # None: nobody asked yet; True: flowing; False: paused
-        self._held = collections.deque()
+        self._held = None  # deque of chunks read before anybody consumed them; made on demand
         self._held_size = 0
         self._decoder = getattr(self, "_decoder", None)
         self._park = None
         self._reader = None
         self._writer = None
-        self._queue = collections.deque()  # [bytes-like, callback] pairs
+        self._queue = None  # deque of (bytes-like, callback) not yet sent; made on demand
         self._queued = 0
         self._need_drain = False
         self._bytes_read = 0
         self._bytes_written = 0
         self._had_error = False
         self._peer = None
-        self._pipes = []
+        self._pipes = None
 
     @classmethod
     def _accepted(cls, handle, peer, server, allow_half_open, pause_on_connect):
@@ -325,6 +333,8 @@ class Socket(EventEmitter):
                 else:
                     self.emit("data", data)
             else:
+                if self._held is None:
+                    self._held = collections.deque()
                 self._held.append(data)
                 self._held_size += len(data)
             if self._state is not OPEN:
@@ -473,6 +483,8 @@ class Socket(EventEmitter):
             if sent == len(chunk):
                 return True
             chunk = memoryview(chunk)[sent:]
+        if self._queue is None:
+            self._queue = collections.deque()
         self._queue.append((chunk, callback))
         self._queued += len(chunk)
         if self._state is OPEN:
@@ -517,6 +529,8 @@ class Socket(EventEmitter):
         return self
 
     def _start_writer(self):
+        if self._queue is None:
+            self._queue = collections.deque()
         if self._writer is None:
             self._writer = next_tick(self._run_writer)
 
@@ -529,6 +543,8 @@ class Socket(EventEmitter):
             self._destroy(had_error=True)
             raise
         self._writer = None
+        if not self._queue:
+            self._queue = None  # idle connections keep no deque
 
     def _flush_queue(self):
         queue = self._queue
@@ -609,10 +625,10 @@ class Socket(EventEmitter):
         if self._handle is not None:
             self._peer_cache()
             self._handle.close()
-        pending = [cb for _, cb in self._queue if cb is not None]
-        self._queue.clear()
+        pending = [cb for _, cb in self._queue or () if cb is not None]
+        self._queue = None
         self._queued = 0
-        self._held.clear()
+        self._held = None
         self._held_size = 0
         self._wake_reader()
         if pending:
@@ -852,6 +868,8 @@ class Socket(EventEmitter):
     def pipe(self, destination, end=True):
         """Move everything read into *destination*, with back-pressure; returns it."""
         pipe = _Pipe(self, destination, end)
+        if self._pipes is None:
+            self._pipes = []
         self._pipes.append(pipe)
         pipe.attach()
         self.resume()
@@ -859,7 +877,7 @@ class Socket(EventEmitter):
 
     def unpipe(self, destination=None):
         """Stop piping into *destination* (or into every destination)."""
-        for pipe in list(self._pipes):
+        for pipe in list(self._pipes or ()):
             if destination is None or pipe.destination is destination:
                 pipe.detach()
                 self._pipes.remove(pipe)
