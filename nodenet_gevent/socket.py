@@ -309,7 +309,7 @@ class Socket(EventEmitter):
         size = self.READ_SIZE
         reads = 0
         while True:
-            if self._flowing is not True and not self._wait_for_reader_turn():
+            if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
                 return
             try:
                 data = recv(size)
@@ -324,7 +324,7 @@ class Socket(EventEmitter):
             self._bytes_read += len(data)
             if self._timeout_ms:
                 self._touch()
-            if self._flowing:
+            if self._flowing and not self._held:  # held data goes first
                 decoder = self._decoder
                 if decoder is not None:
                     data = decoder.write(data)
