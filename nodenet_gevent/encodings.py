@@ -477,6 +477,9 @@ class _Base64Decoder(Decoder):
     def __init__(self, encoding="base64"):
         self._held = b""  # 0-2 bytes of an incomplete 3-byte group
 
+    def _encode(self, data, final):
+        return binascii.b2a_base64(data, newline=False).decode("ascii")
+
     def write(self, chunk):
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
@@ -490,12 +493,12 @@ class _Base64Decoder(Decoder):
             chunk = chunk[:-keep]
         elif self._held:
             self._held = b""
-        return binascii.b2a_base64(chunk, newline=False).decode("ascii")
+        return self._encode(chunk, False)
 
     def end(self, chunk=None):
         text = "" if chunk is None else self.write(chunk)
         if self._held:
-            text += binascii.b2a_base64(self._held, newline=False).decode("ascii")
+            text += self._encode(self._held, True)
             self._held = b""
         return text
 
@@ -506,28 +509,10 @@ _B64_TO_URL = bytes.maketrans(b"+/", b"-_")
 class _Base64UrlDecoder(_Base64Decoder):
     __slots__ = ()
 
-    def write(self, chunk):
-        if type(chunk) is not bytes:
-            chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
-                return chunk
-        if self._held:
-            chunk = self._held + chunk
-        keep = len(chunk) % 3
-        if keep:
-            self._held = chunk[-keep:]
-            chunk = chunk[:-keep]
-        elif self._held:
-            self._held = b""
-        return binascii.b2a_base64(chunk, newline=False).translate(_B64_TO_URL).decode("ascii")
-
-    def end(self, chunk=None):
-        text = "" if chunk is None else self.write(chunk)
-        if self._held:
-            # base64url never pads
-            text += binascii.b2a_base64(self._held, newline=False).translate(_B64_TO_URL, b"=").decode("ascii")
-            self._held = b""
-        return text
+    def _encode(self, data, final):
+        # base64url never pads; only the final group can need padding
+        encoded = binascii.b2a_base64(data, newline=False)
+        return encoded.translate(_B64_TO_URL, b"=" if final else b"").decode("ascii")
 
 
 _DECODERS = {
