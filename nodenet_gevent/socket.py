@@ -40,6 +40,7 @@ from .encodings import Decoder, normalize_encoding, to_bytes
 from .errors import NodeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
 from .loop import next_tick
+from .pipe import Pipe
 
 __all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection"]
 
@@ -867,7 +868,7 @@ class Socket(EventEmitter):
 
     def pipe(self, destination, end=True):
         """Move everything read into *destination*, with back-pressure; returns it."""
-        pipe = _Pipe(self, destination, end)
+        pipe = Pipe(self, destination, end)
         if self._pipes is None:
             self._pipes = []
         self._pipes.append(pipe)
@@ -916,39 +917,6 @@ class Socket(EventEmitter):
 
 
 Stream = Socket
-
-
-class _Pipe:
-    """One ``source.pipe(destination)``: listeners that move data with back-pressure."""
-
-    __slots__ = ("source", "destination", "end")
-
-    def __init__(self, source, destination, end):
-        self.source = source
-        self.destination = destination
-        self.end = end
-
-    def attach(self):
-        self.source.on("data", self.on_data)
-        self.source.on("end", self.on_end)
-
-    def detach(self):
-        self.source.remove_listener("data", self.on_data)
-        self.source.remove_listener("end", self.on_end)
-        self.destination.remove_listener("drain", self.on_drain)
-
-    def on_data(self, chunk):
-        if self.destination.write(chunk) is False:
-            self.source.pause()
-            if self.on_drain not in self.destination.listeners("drain"):
-                self.destination.once("drain", self.on_drain)
-
-    def on_drain(self):
-        self.source.resume()
-
-    def on_end(self):
-        if self.end:
-            self.destination.end()
 
 
 def _size(nbytes):
