@@ -96,7 +96,7 @@ class Socket(EventEmitter):
     HIGH_WATER_MARK = 16384
     #: Largest buffer the writer builds by joining queued chunks.
     COALESCE_LIMIT = 262144
-    #: A reader that never has to wait yields to others after this many reads.
+    #: A reader that never has to wait yields to others after this many reads in a row.
     READS_BEFORE_YIELD = 16
 
     def __init__(self, options=None, **kwargs):
@@ -306,14 +306,28 @@ class Socket(EventEmitter):
             raise
 
     def _read_loop(self):
-        recv = self._handle.recv
+        # Straight to the OS socket: gevent's recv() wrapper would cost a Python
+        # frame per chunk; we wait on its watcher ourselves only when recv would
+        # block.  A reader whose socket is always ready yields after a streak.
+        handle = self._handle
+        recv = handle._sock.recv
+        wait, read_event = handle._wait, handle._read_event
         size = self.READ_SIZE
-        reads = 0
+        streak = 0
         while True:
             if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
                 return
             try:
                 data = recv(size)
+            except BlockingIOError:
+                streak = 0
+                try:
+                    wait(read_event)
+                except OSError as error:  # includes gevent's "closed in another greenlet"
+                    if self._state is not CLOSED:
+                        self._destroy(os_error(error, "read"))
+                    return
+                continue
             except OSError as error:
                 if self._state is not CLOSED:
                     self._destroy(os_error(error, "read"))
@@ -340,9 +354,9 @@ class Socket(EventEmitter):
                 self._held_size += len(data)
             if self._state is not OPEN:
                 return
-            reads += 1
-            if reads >= self.READS_BEFORE_YIELD:
-                reads = 0
+            streak += 1
+            if streak >= self.READS_BEFORE_YIELD:
+                streak = 0
                 gevent.sleep(0)
 
     def _wait_for_reader_turn(self):
@@ -473,7 +487,7 @@ class Socket(EventEmitter):
             and chunk
         ):
             try:
-                sent = self._handle.send(chunk, 0, 0.0)
+                sent = self._handle._sock.send(chunk)  # non-blocking: the OS socket itself
             except BlockingIOError:
                 sent = 0
             except OSError as error:
