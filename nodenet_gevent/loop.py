@@ -16,6 +16,8 @@ from gevent.event import AsyncResult
 from gevent.hub import get_hub
 import greenlet
 
+from .errors import NodeError
+
 __all__ = ["next_tick", "run", "once"]
 
 
@@ -33,14 +35,12 @@ def run(timeout=None):
 
     Returns ``True`` when everything finished, ``False`` if *timeout* (seconds)
     expired first.  Call it from the main greenlet, as a Node program's event
-    loop runs after the main script.  From another greenlet it waits for
-    ``timeout`` seconds at most and returns ``False`` (only the main greenlet
-    can tell when the loop is empty).
+    loop runs after the main script; only there can gevent tell that the loop
+    is empty, so elsewhere it raises ``ERR_INVALID_STATE`` rather than hang.
     """
     hub = get_hub()
     if greenlet.getcurrent() is not hub.parent:
-        gevent.sleep(timeout if timeout is not None else 0)
-        return False
+        raise NodeError("ERR_INVALID_STATE", "net.run() must be called from the main greenlet")
     return bool(hub.join(timeout=timeout))
 
 

@@ -736,3 +736,9 @@ def test_repr_shows_state(track):
 
 def test_monkey_mode_is_what_the_runner_says():
     assert MONKEY == (os.environ.get("NODENET_MONKEY") == "1")
+
+
+def test_run_outside_main_greenlet_is_a_clear_error():
+    g = gevent.spawn(net.run)
+    g.join(timeout=5)
+    assert isinstance(g.exception, net.NodeError) and g.exception.code == "ERR_INVALID_STATE"
