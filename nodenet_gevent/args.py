@@ -11,6 +11,7 @@ the error codes and messages are decided in one place.
 
 import math
 import numbers
+import re
 
 from .errors import NodeTypeError, NodeValueError, describe, invalid_arg_type
 
@@ -51,8 +52,19 @@ def option(options, name, default=None):
     return default if value is None else value
 
 
+# JavaScript's ``Number(string)`` grammar, after trimming: ASCII decimals with
+# optional sign, fraction and exponent, ``Infinity``, or unsigned 0x/0o/0b
+# integers.  (Python's ``int()``/``float()`` also take ``1_000``, ``inf`` and
+# non-ASCII digits, which Node reads as NaN: those are pipe names there.)
+_JS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Infinity")
+_JS_PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+
+
 def _as_number(value):
-    """Node's ``toNumber`` for ports: an int, or a string holding one; else ``None``."""
+    """Node's ``Number(value)`` for ports: an int or float, or ``None`` for NaN/non-numbers.
+
+    As in JavaScript, a blank string is ``0`` (``to_port`` refuses it anyway).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, numbers.Real):
@@ -60,15 +72,12 @@ def _as_number(value):
     if isinstance(value, str):
         text = value.strip()
         if not text:
-            return None
-        try:
-            return int(text, 10)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                return None
-            return None if math.isnan(number) else number
+            return 0
+        if _JS_PREFIXED.fullmatch(text):
+            return int(text, 0)
+        if _JS_DECIMAL.fullmatch(text):
+            number = float(text)
+            return int(number) if number.is_integer() else number
     return None
 
 
@@ -117,7 +126,7 @@ def normalize_args(args, kwargs=None):
                 options["host"] = args[1]
     options.update(kwargs)
     if callback is not None and not callable(callback):
-        raise invalid_arg_type("callback", "a function", callback)
+        raise invalid_arg_type("callback", "of type function", callback)
     return canonical_options(options), callback
 
 
@@ -134,6 +143,7 @@ def to_port(value, name="options.port", allow_zero=True):
     number = _as_number(value)
     ok = (
         number is not None
+        and not (isinstance(value, str) and not value.strip())
         and not (isinstance(number, float) and (math.isinf(number) or not number.is_integer()))
         and 0 <= number <= 65535
         and (allow_zero or number != 0)
@@ -141,7 +151,7 @@ def to_port(value, name="options.port", allow_zero=True):
     if not ok:
         raise NodeValueError(
             "ERR_SOCKET_BAD_PORT",
-            "%s should be >= %d and < 65536. %s" % (name, 0 if allow_zero else 1, describe(value)),
+            "%s should be >= %d and < 65536. %s." % (name, 0 if allow_zero else 1, describe(value)),
         )
     return int(number)
 
@@ -195,4 +205,12 @@ def validate_int(value, name, minimum=0):
 def invalid_options(options):
     return NodeTypeError(
         "ERR_INVALID_ARG_VALUE", "The argument 'options' is invalid. Received %r" % (options,)
+    )
+
+
+def missing_port_or_path(options):
+    """``listen(options)`` with neither a port nor a path (nor a usable handle)."""
+    return NodeTypeError(
+        "ERR_INVALID_ARG_VALUE",
+        "The argument 'options' must have the property \"port\" or \"path\". Received %r" % (options,),
     )

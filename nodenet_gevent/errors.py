@@ -45,6 +45,10 @@ class NodeError(Exception):
     def __str__(self):
         return self.message
 
+    def __reduce__(self):
+        # BaseException's default would call cls(message): keep pickle/copy working.
+        return (type(self), (self.code, self.message), self.__dict__)
+
 
 class NodeTypeError(NodeError, TypeError):
     """Node's ``TypeError``: an argument of the wrong type."""
@@ -63,7 +67,12 @@ def describe(value):
     text = repr(value)
     if len(text) > 28:
         text = text[:25] + "..."
-    return "Received type %s (%s)" % (type(value).__name__, text)
+    return "Received type %s (%s)" % (_JS_TYPES.get(type(value), type(value).__name__), text)
+
+
+# JavaScript's ``typeof`` for the values that have one, so that the messages
+# read as Node's do ("Received type number (70000)").
+_JS_TYPES = {bool: "boolean", int: "number", float: "number", str: "string"}
 
 
 def invalid_arg_type(name, expected, value):

@@ -69,7 +69,7 @@ class Server(EventEmitter):
         self.max_connections = None
         if connection_listener is not None:
             if not callable(connection_listener):
-                raise invalid_arg_type("connectionListener", "a function", connection_listener)
+                raise invalid_arg_type("connectionListener", "of type function", connection_listener)
             self.on("connection", connection_listener)
 
     # ------------------------------------------------------------------
@@ -83,49 +83,60 @@ class Server(EventEmitter):
         """
         if self._state is LISTENING:
             raise NodeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
+        all_args = args
         handle = None
         if args and _is_handle(args[0]):
             handle, args = args[0], args[1:]
         options, callback = _args.normalize_args(args, kwargs)
         if handle is None:
             handle = options.get("handle") or options.get("_handle")
-            if handle is None and options.get("fd") is not None:
+            if handle is None and _is_fd(options.get("fd")):
                 handle = {"fd": options["fd"]}
         backlog = options.get("backlog")
         if backlog is None:
-            # listen(port, backlog) and listen(port, host, backlog), as Node reads them.
-            for candidate in args[1:3]:
+            # listen(port, backlog), listen(port, host, backlog) and
+            # listen(handle, backlog), as Node reads them.
+            for candidate in all_args[1:3]:
                 if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
                     backlog = candidate
                     break
         backlog = self.BACKLOG if backlog is None else _args.validate_int(backlog, "backlog")
         given_options = bool(args) and isinstance(args[0], dict)
         if handle is not None:
-            bind = lambda: _adopt_handle(handle)  # noqa: E731
-        elif options.get("path") is not None:
+            bind = lambda: _adopt_handle(handle, backlog)  # noqa: E731
+        elif options.get("path") is not None and options.get("port") is None:
+            # As Node: a port, when given, wins over a path; a path must not be a number.
             path = options["path"]
-            if not isinstance(path, (str, bytes)):
-                raise invalid_arg_type("options.path", "of type string", path)
+            if not (isinstance(path, bytes) or _args.is_pipe_name(path)):
+                raise _args.invalid_options(options)
             bind = lambda: self._bind_unix(path, backlog)  # noqa: E731
         elif "port" in options or not given_options:
             port = options.get("port")
             port = 0 if port is None else _listen_port(port)
-            host = options.get("host")
+            host = options.get("host") or None  # Node: a falsy host is no host
             if host is not None and not isinstance(host, str):
-                raise _args.invalid_options(options)
+                raise invalid_arg_type("hostname", "of type string", host)
             bind = lambda: self._bind_tcp(host, port, backlog, options)  # noqa: E731
-        else:
+        elif "path" in options:
             raise _args.invalid_options(options)
-        if callback is not None:
-            self.once("listening", callback)
+        else:
+            raise _args.missing_port_or_path(options)
         self._state = LISTENING
         try:
             self._handle = bind()
         except OSError as error:
             self._state = IDLE
             self._handle = None
+            if callback is not None:
+                self.once("listening", callback)  # for a later listen(), as in Node
             next_tick(self.emit, "error", error)
             return self
+        except BaseException:
+            self._state = IDLE  # a bad handle: raised at once, nothing changed
+            self._handle = None
+            raise
+        if callback is not None:
+            self.once("listening", callback)
         if not self._refed:
             self._handle.ref = False
         next_tick(self._announce, self._handle)
@@ -198,7 +209,7 @@ class Server(EventEmitter):
                 self.emit("error", os_error(error, "accept"))
                 return
             delay = 0.0
-            if self.max_connections is not None and len(self._connections) >= self.max_connections:
+            if self.max_connections and len(self._connections) >= self.max_connections:  # 0: no limit (Node)
                 self._drop(conn, peer)
                 continue
             sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect)
@@ -240,16 +251,17 @@ class Server(EventEmitter):
         """
         if callback is not None:
             if not callable(callback):
-                raise invalid_arg_type("callback", "a function", callback)
+                raise invalid_arg_type("callback", "of type function", callback)
             if self._state is LISTENING:
                 self.once("close", callback)
             else:
                 error = NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
                 self.once("close", lambda: callback(error))
-        was_listening = self._state is LISTENING
         self._stop_listening()
-        if not self._connections or not was_listening:
-            next_tick(self._emit_close)
+        if not self._connections:
+            # As Node's emitCloseNT: 'close' follows even if listen() is called
+            # again meanwhile (so the callback above is never left waiting).
+            next_tick(self.emit, "close")
         return self
 
     def _stop_listening(self):
@@ -291,7 +303,7 @@ class Server(EventEmitter):
     def get_connections(self, callback):
         """``callback(None, count)`` on the next tick (Node's asynchronous count)."""
         if not callable(callback):
-            raise invalid_arg_type("callback", "a function", callback)
+            raise invalid_arg_type("callback", "of type function", callback)
         next_tick(callback, None, len(self._connections))
         return self
 
@@ -347,15 +359,20 @@ def _is_handle(value):
     )
 
 
-def _adopt_handle(handle):
+def _is_fd(fd):
+    return isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0
+
+
+def _adopt_handle(handle, backlog=Server.BACKLOG):
     """A gevent socket on a duplicate of an already bound/listening descriptor."""
     if isinstance(handle, dict):
         fd = handle.get("fd")
-        if isinstance(fd, bool) or not isinstance(fd, int):
+        if not _is_fd(fd):
             raise NodeTypeError("ERR_INVALID_FD_TYPE", "Unsupported fd type: %r" % (fd,))
-    elif isinstance(handle, Socket):
+    elif isinstance(handle, (Socket, Server)):
         if handle._handle is None:
-            raise NodeError("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent")
+            # Node: a Socket or Server without a handle is no handle at all.
+            raise _args.missing_port_or_path(handle)
         fd = handle._handle.fileno()
     else:
         fd = handle.fileno()
@@ -365,7 +382,7 @@ def _adopt_handle(handle):
         raise os_error(error, "listen")
     sock = gsocket.socket(fileno=duplicate)
     try:
-        sock.listen(Server.BACKLOG)  # harmless on a listening socket; required otherwise
+        sock.listen(backlog)  # harmless on a listening socket; required otherwise
     except OSError as error:
         sock.close()
         raise os_error(error, "listen")
@@ -391,6 +408,7 @@ def _listen_addresses(host, port, options):
     if version:
         return [(_stdlib_socket.AF_INET6 if version == 6 else _stdlib_socket.AF_INET, host)]
     try:
+        host.encode("idna")  # as getaddrinfo would, but here: gevent's resolver thread prints failures
         infos = gsocket.getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
     except (_stdlib_socket.gaierror, UnicodeError) as error:
         raise lookup_error(error, host)

@@ -130,7 +130,9 @@ class Socket(EventEmitter):
         self._state = NEW
         self._read_state = READING
         self._write_state = WRITABLE
-        self._flowing = None  # None: nobody asked yet; True: flowing; False: paused
+        # None: nobody asked yet; True: flowing; False: paused.  Like Node, a
+        # socket connected again keeps its flowing mode (and its listeners).
+        self._flowing = getattr(self, "_flowing", None)
         self._held = None  # deque of chunks read before anybody consumed them; made on demand
         self._held_size = 0
         self._decoder = getattr(self, "_decoder", None)
@@ -239,6 +241,7 @@ class Socket(EventEmitter):
             addresses = [(_stdlib_socket.AF_INET6 if ":" in host else _stdlib_socket.AF_INET, host)]
         else:
             try:
+                host.encode("idna")  # fail here: gevent's resolver thread would print the error
                 infos = gsocket.getaddrinfo(
                     host, port, family, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP
                 )
@@ -473,7 +476,7 @@ class Socket(EventEmitter):
         if callback is None and callable(encoding):
             callback, encoding = encoding, None
         if callback is not None and not callable(callback):
-            raise invalid_arg_type("callback", "a function", callback)
+            raise invalid_arg_type("callback", "of type function", callback)
         chunk = to_bytes(data, encoding) if type(data) is not bytes else data
         if self._write_state is not WRITABLE or self._state is CLOSED:
             self._write_refused(callback)
@@ -682,7 +685,7 @@ class Socket(EventEmitter):
         msecs = _args.validate_msecs(msecs)
         if callback is not None:
             if not callable(callback):
-                raise invalid_arg_type("callback", "a function", callback)
+                raise invalid_arg_type("callback", "of type function", callback)
             if msecs == 0:
                 self.remove_listener("timeout", callback)
             else:
