@@ -381,9 +381,12 @@ class Socket(EventEmitter):
             self._park_reader()
 
     def _park_reader(self):
-        park = self._park = Event()
+        # Conditions were checked just before, with no switch since: no wake-up is lost.
+        park = self._park
+        if park is None:
+            park = self._park = Event()
+        park.clear()
         park.wait()
-        self._park = None
 
     def _wake_reader(self):
         if self._park is not None:
