@@ -380,7 +380,12 @@ def _adopt_handle(handle, backlog=Server.BACKLOG):
         duplicate = os.dup(fd)
     except OSError as error:
         raise os_error(error, "listen")
-    sock = gsocket.socket(fileno=duplicate)
+    try:
+        sock = gsocket.socket(fileno=duplicate)
+    except OSError as error:
+        os.close(duplicate)
+        # libuv reports a descriptor that is no socket as EINVAL, and so does Node.
+        raise os_error(errno.EINVAL if error.errno == errno.ENOTSOCK else error, "listen")
     try:
         sock.listen(backlog)  # harmless on a listening socket; required otherwise
     except OSError as error:

@@ -104,6 +104,12 @@ class Socket(EventEmitter):
         if options is not None and not isinstance(options, dict):
             raise invalid_arg_type("options", "of type dict", options)
         options = _args.canonical_options({**(options or {}), **kwargs})
+        for mode in ("objectMode", "readableObjectMode", "writableObjectMode"):
+            if options.get(mode):
+                raise _args.NodeTypeError(
+                    "ERR_INVALID_ARG_VALUE",
+                    "The property 'options.%s' is not supported. Received %r" % (mode, options[mode]),
+                )
         self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
         hwm = _args.option(options, "highWaterMark", self.HIGH_WATER_MARK)
         self._hwm = _args.validate_int(hwm, "options.highWaterMark")
@@ -376,8 +382,8 @@ class Socket(EventEmitter):
                 if self._flowing:
                     return True
                 continue
-            if self._flowing is None and self._held_size < self._hwm:
-                return True
+            if self._flowing is None and (self._held_size < self._hwm or not self._held_size):
+                return True  # room to hold more (at least one chunk, so a FIN is seen)
             self._park_reader()
 
     def _park_reader(self):
@@ -528,7 +534,7 @@ class Socket(EventEmitter):
             error = NodeError("ERR_STREAM_WRITE_AFTER_END", "write after end")
         if callback is not None:
             next_tick(callback, error)
-        next_tick(self._destroy, error)
+        self._destroy(error)
 
     def end(self, data=None, encoding=None, callback=None):
         """Write *data* (if any), then send FIN once everything queued is flushed.
@@ -817,6 +823,15 @@ class Socket(EventEmitter):
         return self.address().get("port")
 
     @property
+    def local_family(self):
+        return self.address().get("family")
+
+    @property
+    def server(self):
+        """The Server that accepted this socket (``None`` for a client)."""
+        return self._server
+
+    @property
     def bytes_read(self):
         return self._bytes_read
 
@@ -930,6 +945,7 @@ class Socket(EventEmitter):
     remoteFamily = remote_family
     localAddress = local_address
     localPort = local_port
+    localFamily = local_family
     bytesRead = bytes_read
     bytesWritten = bytes_written
     readyState = ready_state
@@ -953,7 +969,12 @@ def _describe(sockaddr, family):
 
 def _adopt_fd(fd):
     if isinstance(fd, bool) or not isinstance(fd, int):
-        raise invalid_arg_type("options.fd", "of type int", fd)
+        raise invalid_arg_type("fd", "of type int", fd)
+    if not 0 <= fd <= 2147483647:
+        raise _args.NodeValueError(
+            "ERR_OUT_OF_RANGE",
+            'The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received %r' % (fd,),
+        )
     try:
         return gsocket.socket(fileno=fd)
     except OSError as error:
@@ -974,6 +995,7 @@ def _validate_connect_options(options):
     if host is not None and not isinstance(host, str):
         raise invalid_arg_type("hostname", "of type string", host)
     family = options.get("family") or 0
+    family = {"IPv4": 4, "IPv6": 6}.get(family, family)  # as address() reports it
     if family not in (0, 4, 6):
         raise _args.NodeValueError(
             "ERR_INVALID_ARG_VALUE", "The argument 'family' must be one of: 0, 4, 6. Received %r" % (family,)
@@ -986,6 +1008,8 @@ def _validate_connect_options(options):
         )
     local_port = options.get("localPort")
     if local_port is not None:
+        if isinstance(local_port, bool) or not isinstance(local_port, (int, float)):
+            raise invalid_arg_type("options.localPort", "of type number", local_port)
         local_port = _args.to_port(local_port, "options.localPort")
     return ("tcp", host or "localhost", port, af, local_address, local_port)
 
@@ -1001,7 +1025,9 @@ def connect(*args, **kwargs):
     """``net.connect``: a new :class:`Socket` connecting as ``Socket.connect`` takes it."""
     options, callback = _args.normalize_args(args, kwargs)
     socket_options = {
-        key: options[key] for key in ("allowHalfOpen", "highWaterMark") if key in options
+        key: options[key]
+        for key in ("allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode")
+        if key in options
     }
     sock = Socket(socket_options)
     if "timeout" in options:
