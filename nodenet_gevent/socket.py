@@ -28,7 +28,6 @@ writable side ``_write_state``.
 import collections
 import errno
 import socket as _stdlib_socket
-import time
 
 import gevent
 from gevent import socket as gsocket
@@ -41,6 +40,7 @@ from .errors import NodeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
 from .loop import next_tick
 from .pipe import Pipe
+from .timers import IdleTimer
 
 __all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection"]
 
@@ -60,7 +60,6 @@ WRITABLE = "writable"
 ENDING = "ending"  # end() called; FIN goes out once the queue is empty
 FINISHED = "finished"  # FIN sent, 'finish' emitted
 
-_monotonic = time.monotonic
 _SHUT_WR = _stdlib_socket.SHUT_WR
 _EMPTY = b""
 
@@ -84,7 +83,7 @@ class Socket(EventEmitter):
     # Slots keep an idle connection small (a dict per socket costs ~1 KiB).
     __slots__ = (
         "_allow_half_open", "_hwm", "_server", "_handle", "_refed", "_no_delay", "_keep_alive",
-        "_timeout_ms", "_timer", "_last_active", "_state", "_read_state", "_write_state",
+        "_idle", "_state", "_read_state", "_write_state",
         "_flowing", "_held", "_held_size", "_decoder", "_park", "_reader", "_writer", "_queue",
         "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
     )
@@ -118,9 +117,7 @@ class Socket(EventEmitter):
         self._refed = True
         self._no_delay = None
         self._keep_alive = None
-        self._timeout_ms = 0
-        self._timer = None
-        self._last_active = 0.0
+        self._idle = None  # IdleTimer while setTimeout is armed
         self._reset()
         fd = options.get("fd")
         if fd is not None:
@@ -166,9 +163,7 @@ class Socket(EventEmitter):
         self._refed = True
         self._no_delay = None
         self._keep_alive = None
-        self._timeout_ms = 0
-        self._timer = None
-        self._last_active = 0.0
+        self._idle = None  # IdleTimer while setTimeout is armed
         self._decoder = None
         self._reset()
         self._open(handle)
@@ -346,8 +341,8 @@ class Socket(EventEmitter):
                     self._read_state = EOF
                 return
             self._bytes_read += len(data)
-            if self._timeout_ms:
-                self._touch()
+            if self._idle is not None:
+                self._idle.touch()
             if self._flowing and not self._held:  # held data goes first
                 decoder = self._decoder
                 if decoder is not None:
@@ -505,8 +500,8 @@ class Socket(EventEmitter):
             except OSError as error:
                 self._destroy(os_error(error, "write"))
                 return False
-            if self._timeout_ms:
-                self._touch()
+            if self._idle is not None:
+                self._idle.touch()
             if sent == len(chunk):
                 return True
             chunk = memoryview(chunk)[sent:]
@@ -612,8 +607,8 @@ class Socket(EventEmitter):
         if self._state is not OPEN:
             return False
         self._queued -= len(chunk)
-        if self._timeout_ms:
-            self._touch()
+        if self._idle is not None:
+            self._idle.touch()
         for _ in range(count):
             _, callback = queue.popleft()
             if callback is not None:
@@ -648,7 +643,8 @@ class Socket(EventEmitter):
         was_connected = self._state is OPEN
         self._state = CLOSED
         self._had_error = had_error or error is not None
-        self._stop_timer()
+        if self._idle is not None:
+            self._idle.stop()
         if self._handle is not None:
             self._peer_cache()
             self._handle.close()
@@ -699,44 +695,16 @@ class Socket(EventEmitter):
                 self.remove_listener("timeout", callback)
             else:
                 self.once("timeout", callback)
-        self._timeout_ms = msecs
-        self._stop_timer()
+        if self._idle is not None:
+            self._idle.stop()
+            self._idle = None
         if msecs and self._state is not CLOSED:
-            self._last_active = _monotonic()
-            self._arm_timer(msecs / 1000.0)
+            self._idle = IdleTimer(msecs, self._emit_timeout)
         return self
 
-    def _touch(self):
-        self._last_active = _monotonic()
-        if self._timer is None and self._state is not CLOSED:
-            self._arm_timer(self._timeout_ms / 1000.0)
-
-    def _arm_timer(self, seconds):
-        timer = self._timer = gevent.get_hub().loop.timer(seconds, 0, ref=False)
-        timer.start(self._timer_fired)
-
-    def _stop_timer(self):
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer.close()
-            self._timer = None
-
-    def _timer_fired(self):
-        # In the hub: only hand over to a greenlet.
-        self._timer.close()
-        self._timer = None
-        if self._timeout_ms and self._state is not CLOSED:
-            next_tick(self._check_timeout)
-
-    def _check_timeout(self):
-        if not self._timeout_ms or self._state is CLOSED or self._timer is not None:
-            return
-        period = self._timeout_ms / 1000.0
-        idle = _monotonic() - self._last_active
-        if idle + 0.001 >= period:
+    def _emit_timeout(self):
+        if self._state is not CLOSED:
             self.emit("timeout")
-        else:
-            self._arm_timer(period - idle)
 
     # ------------------------------------------------------------------
     # options and addresses
@@ -882,7 +850,7 @@ class Socket(EventEmitter):
 
     @property
     def timeout(self):
-        return self._timeout_ms or None
+        return self._idle.msecs if self._idle is not None else None
 
     def ref(self):
         """Keep ``run()`` alive while this socket is open (the default)."""
