@@ -60,6 +60,10 @@ class Server(EventEmitter):
         options = _args.canonical_options({**(options or {}), **kwargs})
         self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
         self._pause_on_connect = bool(_args.option(options, "pauseOnConnect", False))
+        # Options every accepted socket gets (Node >= 17).
+        self._socket_options = {
+            key: options[key] for key in ("noDelay", "keepAlive", "keepAliveInitialDelay") if options.get(key)
+        }
         self._state = IDLE
         self._handle = None
         self._acceptor = None
@@ -109,7 +113,7 @@ class Server(EventEmitter):
             path = options["path"]
             if not (isinstance(path, bytes) or _args.is_pipe_name(path)):
                 raise _args.invalid_options(options)
-            bind = lambda: self._bind_unix(path, backlog)  # noqa: E731
+            bind = lambda: self._bind_unix(path, backlog, options)  # noqa: E731
         elif "port" in options or not given_options:
             port = options.get("port")
             port = 0 if port is None else _listen_port(port)
@@ -143,12 +147,17 @@ class Server(EventEmitter):
         self._acceptor = next_tick(self._accept_loop, self._handle)
         return self
 
-    def _bind_unix(self, path, backlog):
+    def _bind_unix(self, path, backlog, options):
         handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
         try:
             # A path that exists is someone's: never unlink a file we did not
             # create.  bind() reports EADDRINUSE for it, as Node does.
             handle.bind(path)
+            mode = (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH if options.get("readableAll") else 0) | (
+                stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH if options.get("writableAll") else 0
+            )
+            if mode:
+                os.chmod(path, os.stat(path).st_mode | mode)
             handle.listen(backlog)
         except OSError as error:
             handle.close()
@@ -213,6 +222,8 @@ class Server(EventEmitter):
                 self._drop(conn, peer)
                 continue
             sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect)
+            if self._socket_options:
+                sock._apply_socket_options(self._socket_options)
             self._connections.add(sock)
             accepted += 1
             if accepted >= self.ACCEPTS_BEFORE_YIELD:

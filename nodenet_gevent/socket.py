@@ -119,15 +119,30 @@ class Socket(EventEmitter):
         self._keep_alive = None
         self._idle = None  # IdleTimer while setTimeout is armed
         self._reset()
+        self._apply_socket_options(options)
         fd = options.get("fd")
         if fd is not None:
             handle = _adopt_fd(fd)
+            try:
+                handle.getpeername()
+            except OSError:
+                # Bound but not connected: connect() will use this very descriptor.
+                self._handle = handle
+                return
             self._open(handle)
             if options.get("readable") is False:
                 self._read_state = ENDED
             if options.get("writable") is False:
                 self._write_state = FINISHED
             self._reader = next_tick(self._run_reader, None)
+
+    def _apply_socket_options(self, options):
+        """``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (Node >= 17 socket options)."""
+        if options.get("noDelay"):
+            self.set_no_delay(True)
+        if options.get("keepAlive"):
+            delay = options.get("keepAliveInitialDelay") or 0
+            self.set_keep_alive(True, delay if isinstance(delay, (int, float)) and delay > 0 else 0)
 
     def _reset(self):
         self._state = NEW
@@ -198,6 +213,7 @@ class Socket(EventEmitter):
         if self._state in (CONNECTING, OPEN):
             raise NodeError("ERR_SOCKET_CONNECTED", "Socket is already connected or connecting")
         if self._state is CLOSED:
+            self._handle = None
             self._reset()
         if "allowHalfOpen" in options:
             self._allow_half_open = bool(options["allowHalfOpen"])
@@ -213,8 +229,9 @@ class Socket(EventEmitter):
         try:
             if kind == "path":
                 path = target[1]
-                handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
-                self._handle = handle
+                handle = self._handle  # a descriptor given as Socket({'fd': n}), if any
+                if handle is None or handle.family != _stdlib_socket.AF_UNIX:
+                    handle = self._handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
                 try:
                     handle.connect(path)
                 except OSError as error:
@@ -740,8 +757,9 @@ class Socket(EventEmitter):
             return
         try:
             handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE, int(enable))
-            if enable and delay and hasattr(_stdlib_socket, "TCP_KEEPIDLE"):
-                handle.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_KEEPIDLE, max(1, int(delay // 1000)))
+            seconds = int(delay // 1000)  # Node's whole seconds; 0 keeps the system's delay
+            if enable and seconds > 0 and hasattr(_stdlib_socket, "TCP_KEEPIDLE"):
+                handle.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_KEEPIDLE, seconds)
         except OSError:
             pass
 
@@ -994,7 +1012,10 @@ def connect(*args, **kwargs):
     options, callback = _args.normalize_args(args, kwargs)
     socket_options = {
         key: options[key]
-        for key in ("allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode")
+        for key in (
+            "allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode",
+            "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
+        )
         if key in options
     }
     sock = Socket(socket_options)
