@@ -51,6 +51,28 @@ class EventEmitter(_PyeeEventEmitter):
             raise RuntimeError("Uncaught, unspecified 'error' event: %r" % (error,))
         return False
 
+    def on(self, event, f=None):
+        """Add listener *f* and return the emitter (Node chains: ``s.on(...).on(...)``).
+
+        Without *f*, a decorator (pyee's form): ``@sock.on('data')``.
+        """
+        if f is None:
+
+            def decorator(f):
+                self._add_event_handler(event, f, f)
+                return f
+
+            return decorator
+        self._add_event_handler(event, f, f)
+        return self
+
+    def once(self, event, f=None):
+        """Like :meth:`on`, for one call only."""
+        if f is None:
+            return super().once(event)
+        super().once(event, f)
+        return self
+
     def _add_event_handler(self, event, k, v):
         super()._add_event_handler(event, k, v)
         self._listener_added(event)
@@ -89,9 +111,7 @@ class EventEmitter(_PyeeEventEmitter):
         return list(self._events)
 
     # Node's spellings.
-    def addListener(self, event, f):
-        self.on(event, f)
-        return self
+    addListener = add_listener = on
 
     removeListener = off = remove_listener
     removeAllListeners = remove_all_listeners

@@ -498,6 +498,8 @@ class Socket(EventEmitter):
             callback, encoding = encoding, None
         if callback is not None and not callable(callback):
             raise invalid_arg_type("callback", "of type function", callback)
+        if data is None:
+            raise _args.NodeTypeError("ERR_STREAM_NULL_VALUES", "May not write null values to stream")
         chunk = to_bytes(data, encoding) if type(data) is not bytes else data
         if self._write_state is not WRITABLE or self._state is CLOSED:
             self._write_refused(callback)
@@ -534,19 +536,17 @@ class Socket(EventEmitter):
         return True
 
     def _write_refused(self, callback):
-        if self._state is CLOSED:
-            error = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
-            if callback is not None:
-                next_tick(callback, error)
-            return
         if self._read_state is ENDED and not self._allow_half_open and self._write_state is not WRITABLE:
+            # Node's writeAfterFIN: the peer ended, so we did too.
             error = os_error(errno.EPIPE, "write")
             error.message = "This socket has been ended by the other party"
+        elif self._state is CLOSED:
+            error = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
         else:
             error = NodeError("ERR_STREAM_WRITE_AFTER_END", "write after end")
         if callback is not None:
             next_tick(callback, error)
-        self._destroy(error)
+        self._destroy(error)  # no-op (and no 'error') when already destroyed
 
     def end(self, data=None, encoding=None, callback=None):
         """Write *data* (if any), then send FIN once everything queued is flushed.
@@ -868,7 +868,12 @@ class Socket(EventEmitter):
 
     @property
     def timeout(self):
+        """The idle timeout in ms (``None`` when not set); assigning calls ``setTimeout``."""
         return self._idle.msecs if self._idle is not None else None
+
+    @timeout.setter
+    def timeout(self, msecs):
+        self.set_timeout(msecs or 0)
 
     def ref(self):
         """Keep ``run()`` alive while this socket is open (the default)."""
@@ -989,7 +994,7 @@ def _validate_connect_options(options):
     af = {0: _stdlib_socket.AF_UNSPEC, 4: _stdlib_socket.AF_INET, 6: _stdlib_socket.AF_INET6}[family]
     local_address = options.get("localAddress")
     if local_address is not None and not is_ip(local_address):
-        raise _args.NodeValueError(
+        raise _args.NodeValueError(  # Node: TypeError; a bad value is a ValueError here (SPEC 6)
             "ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s" % (local_address,)
         )
     local_port = options.get("localPort")
