@@ -145,7 +145,7 @@ def os_error(err, syscall, address=None, port=None):
         message += ": " + _UV_DESCRIPTIONS.get(errnum, os.strerror(errnum).lower())
     if address is not None:
         message += " " + str(address)
-        if port is not None:
+        if port:  # Node leaves out a port 0
             message += ":%s" % port
     base = type(OSError(errnum, ""))
     result = _node_flavour(base)(errnum, os.strerror(errnum))

@@ -11,14 +11,17 @@
 * :func:`once` is Node's ``events.once`` for code written in the blocking style.
 """
 
+import _socket
+
 import gevent
+from gevent import socket as gsocket
 from gevent.event import AsyncResult
 from gevent.hub import get_hub
 import greenlet
 
 from .errors import NodeError
 
-__all__ = ["next_tick", "run", "once"]
+__all__ = ["next_tick", "run", "once", "getaddrinfo"]
 
 
 def next_tick(function, *args):
@@ -68,3 +71,37 @@ def once(emitter, event, timeout=None):
         emitter.remove_listener(event, on_event)
         if event != "error":
             emitter.remove_listener("error", on_error)
+
+
+# The C function, never gevent's (which monkey-patching puts in ``socket``):
+# it runs in a worker thread.
+_system_getaddrinfo = _socket.getaddrinfo
+
+
+def _getaddrinfo_quietly(*args):
+    try:
+        return _system_getaddrinfo(*args), None
+    except (OSError, UnicodeError) as error:
+        return None, error
+
+
+def getaddrinfo(host, port, family=0, type=0, proto=0):
+    """Cooperative ``getaddrinfo`` that raises its failure in the caller only.
+
+    gevent's default (thread) resolver reports a failed lookup from its worker
+    thread as well, printing a traceback for an error the caller handles; a
+    lookup that cannot fail in the worker keeps stderr for real problems.
+    Other resolvers (ares, dnspython) are used as gevent is configured.
+    """
+    hub = get_hub()
+    if type_name(hub.resolver) != "gevent.resolver.thread.Resolver":
+        return gsocket.getaddrinfo(host, port, family, type, proto)
+    result, error = hub.threadpool.apply(_getaddrinfo_quietly, (host, port, family, type, proto))
+    if error is not None:
+        raise error
+    return result
+
+
+def type_name(obj):
+    cls = type(obj)
+    return "%s.%s" % (cls.__module__, cls.__qualname__)

@@ -21,7 +21,7 @@ from . import args as _args
 from .emitter import EventEmitter
 from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
-from .loop import next_tick
+from .loop import getaddrinfo, next_tick
 from .socket import Socket, _describe
 
 __all__ = ["Server", "create_server", "createServer"]
@@ -425,7 +425,7 @@ def _listen_addresses(host, port, options):
         return [(_stdlib_socket.AF_INET6 if version == 6 else _stdlib_socket.AF_INET, host)]
     try:
         host.encode("idna")  # as getaddrinfo would, but here: gevent's resolver thread prints failures
-        infos = gsocket.getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
+        infos = getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
     except (_stdlib_socket.gaierror, UnicodeError) as error:
         raise lookup_error(error, host)
     return [(infos[0][0], infos[0][4][0])]

@@ -38,7 +38,7 @@ from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding, to_bytes
 from .errors import NodeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
-from .loop import next_tick
+from .loop import getaddrinfo, next_tick
 from .pipe import Pipe
 from .timers import IdleTimer
 
@@ -260,7 +260,7 @@ class Socket(EventEmitter):
         else:
             try:
                 host.encode("idna")  # fail here: gevent's resolver thread would print the error
-                infos = gsocket.getaddrinfo(
+                infos = getaddrinfo(
                     host, port, family, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP
                 )
             except (_stdlib_socket.gaierror, UnicodeError) as error:
