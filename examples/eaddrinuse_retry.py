@@ -9,7 +9,7 @@ serves as the echo server does.  Try it with something already on the port::
     kill %1                                      # ... server bound
     nc localhost 8124
 
-``PORT`` and ``HOST`` override 8124 and 127.0.0.1.  JavaScript's
+``PORT`` overrides 8124.  JavaScript's
 ``setTimeout(fn, 1000)`` becomes ``gevent.spawn_later(1, fn)`` (seconds);
 ``gevent.sleep(1)`` inside the handler would do as well, since every handler
 runs in a greenlet of its own.
@@ -22,7 +22,7 @@ import gevent
 import nodenet_gevent as net
 
 PORT = int(os.environ.get("PORT", 8124))
-HOST = os.environ.get("HOST", "127.0.0.1")
+HOST = "127.0.0.1"
 
 
 def on_connection(c):
