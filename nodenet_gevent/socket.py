@@ -32,6 +32,7 @@ import socket as _stdlib_socket
 import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
+import greenlet
 
 from . import args as _args
 from .emitter import EventEmitter
@@ -328,19 +329,20 @@ class Socket(EventEmitter):
 
     def _read_loop(self):
         # Straight to the OS socket: gevent's recv() wrapper would cost a Python
-        # frame per chunk; we wait on its watcher ourselves only when recv would
-        # block.  A reader whose socket is always ready yields after a streak.
+        # frame per chunk.  After a short read the kernel buffer is (almost
+        # surely) empty, so wait for readiness before the next recv instead of
+        # paying for an EAGAIN, as libuv does.  A reader whose socket is always
+        # ready yields after a streak, so it cannot starve other connections.
         handle = self._handle
         recv = handle._sock.recv
         wait, read_event = handle._wait, handle._read_event
         size = self.READ_SIZE
         streak = 0
+        must_wait = False
         while True:
             if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
                 return
-            try:
-                data = recv(size)
-            except BlockingIOError:
+            if must_wait:
                 streak = 0
                 try:
                     wait(read_event)
@@ -348,6 +350,12 @@ class Socket(EventEmitter):
                     if self._state is not CLOSED:
                         self._destroy(os_error(error, "read"))
                     return
+                if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                    return
+            try:
+                data = recv(size)
+            except BlockingIOError:
+                must_wait = True
                 continue
             except OSError as error:
                 if self._state is not CLOSED:
@@ -357,7 +365,9 @@ class Socket(EventEmitter):
                 if self._state is OPEN:
                     self._read_state = EOF
                 return
-            self._bytes_read += len(data)
+            nbytes = len(data)
+            must_wait = nbytes < size
+            self._bytes_read += nbytes
             if self._idle is not None:
                 self._idle.touch()
             if self._flowing and not self._held:  # held data goes first
@@ -372,7 +382,7 @@ class Socket(EventEmitter):
                 if self._held is None:
                     self._held = collections.deque()
                 self._held.append(data)
-                self._held_size += len(data)
+                self._held_size += nbytes
             if self._state is not OPEN:
                 return
             streak += 1
@@ -444,10 +454,23 @@ class Socket(EventEmitter):
         self.emit("end")
         if self._state is not OPEN:
             return
-        if self._write_state is FINISHED:
-            self._destroy()
-        elif not self._allow_half_open:
-            self.end()
+        if self._write_state is WRITABLE and not self._allow_half_open:
+            self._write_state = ENDING
+        if self._write_state is ENDING and self._writer is None and not self._queue:
+            # Nothing left to flush: finish here rather than start a writer
+            # greenlet just for the FIN.  Yield once first so that, as in Node,
+            # what the 'end' handlers scheduled runs before our FIN and 'close'.
+            gevent.sleep(0)
+            if self._state is not OPEN or self._write_state is not ENDING:
+                return
+            if self._writer is None and not self._queue:
+                self._send_fin()
+            else:
+                self._start_writer()
+        elif self._write_state is ENDING:
+            self._start_writer()
+        elif self._write_state is FINISHED:
+            self._close_after_yield()
 
     # ------------------------------------------------------------------
     # flow control of the readable side
@@ -563,9 +586,18 @@ class Socket(EventEmitter):
             self.once("finish", callback)
         if self._write_state is WRITABLE and self._state is not CLOSED:
             self._write_state = ENDING
-            if self._state is OPEN:
+            if self._state is OPEN and not self._reader_will_finish():
                 self._start_writer()
         return self
+
+    def _reader_will_finish(self):
+        """``end()`` from an ``'end'`` handler: the reader sends the FIN once handlers return."""
+        return (
+            self._read_state is ENDED
+            and self._writer is None
+            and not self._queue
+            and greenlet.getcurrent() is self._reader
+        )
 
     def _start_writer(self):
         if self._queue is None:
@@ -633,16 +665,31 @@ class Socket(EventEmitter):
         return True
 
     def _send_fin(self):
-        try:
-            self._handle.shutdown(_SHUT_WR)
-        except OSError as error:
-            if error.errno != errno.ENOTCONN:
-                self._destroy(os_error(error, "shutdown"))
-                return
+        """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done."""
+        both_done = self._read_state is ENDED
+        if not both_done:
+            # With the peer's FIN already read, close() sends ours: skip the syscall.
+            try:
+                self._handle._sock.shutdown(_SHUT_WR)
+            except OSError as error:
+                if error.errno != errno.ENOTCONN:
+                    self._destroy(os_error(error, "shutdown"))
+                    return
         self._write_state = FINISHED
         self.emit("finish")
-        if self._state is OPEN and (self._read_state is ENDED):
-            self._destroy()
+        if self._state is OPEN and self._read_state is ENDED:
+            self._close_after_yield()
+
+    def _close_after_yield(self):
+        """Both sides are done: 'close' from this greenlet, after one yield.
+
+        The yield lets whoever awaited the last event ('end' or 'finish') run
+        and add a 'close' listener first -- Node's 'close' is a later tick too --
+        without the cost of a greenlet just to emit it.
+        """
+        gevent.sleep(0)
+        if self._state is OPEN:
+            self._destroy(inline=True)
 
     # ------------------------------------------------------------------
     # closing
@@ -654,7 +701,12 @@ class Socket(EventEmitter):
 
     destroy_soon = destroy
 
-    def _destroy(self, error=None, had_error=False):
+    def _destroy(self, error=None, had_error=False, inline=False):
+        """Close now; 'error'/'close' follow on the next tick, or at once when *inline*.
+
+        *inline* is for the end of a normal lifecycle inside our own reader or
+        writer greenlet, where no user call is waiting to return first.
+        """
         if self._state is CLOSED:
             return
         was_connected = self._state is OPEN
@@ -680,7 +732,10 @@ class Socket(EventEmitter):
                 )
         else:
             failure = None
-        next_tick(self._emit_close, error, pending, failure)
+        if inline:
+            self._emit_close(error, pending, failure)
+        else:
+            next_tick(self._emit_close, error, pending, failure)
 
     def _emit_close(self, error, pending, failure):
         try:
