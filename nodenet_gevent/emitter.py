@@ -74,7 +74,15 @@ class EventEmitter(_PyeeEventEmitter):
         return self
 
     def _add_event_handler(self, event, k, v):
-        super()._add_event_handler(event, k, v)
+        # pyee's own, but with a plain dict per event (ordered, and half the
+        # size of pyee's OrderedDict: it is kept for every connection).
+        if "new_listener" in self._events:
+            self.emit("new_listener", event, k)
+        handlers = self._events.get(event)
+        if handlers is None:
+            self._events[event] = {k: v}
+        else:
+            handlers[k] = v
         self._listener_added(event)
 
     def _listener_added(self, event):
@@ -98,9 +106,10 @@ class EventEmitter(_PyeeEventEmitter):
         return len(self._events.get(event) or ())
 
     def prepend_listener(self, event, f):
-        self.on(event, f)
-        handlers = self._events[event]
-        handlers.move_to_end(f, last=False)
+        handlers = self._events.get(event) or {}
+        handlers.pop(f, None)
+        self._events[event] = {f: f, **handlers}
+        self._listener_added(event)
         return self
 
     def set_max_listeners(self, n):
