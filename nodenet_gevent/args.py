@@ -9,11 +9,25 @@ shape.  Validation of the values (ports, hosts, ...) lives here as well, so
 the error codes and messages are decided in one place.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import NodeTypeError, NodeValueError, describe, invalid_arg_type
+
+# The numbers accepted are any ``numbers.Real`` (``numbers.Integral`` where an
+# integer is required): int, float, Fraction, numpy's scalars...  The type checker
+# knows them as PEP 484's float and int (typeshed's numbers.Real is not a float).
+if TYPE_CHECKING:
+    _Real = float
+    _Integral = int
+else:
+    _Real = numbers.Real
+    _Integral = numbers.Integral
 
 __all__ = [
     "normalize_args",
@@ -41,12 +55,12 @@ _CAMEL = {
 }
 
 
-def canonical_options(options):
+def canonical_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of *options* with snake_case keys renamed to Node's camelCase."""
     return {_CAMEL.get(key, key): value for key, value in options.items()}
 
 
-def option(options, name, default=None):
+def option(options: Mapping[str, Any], name: str, default: Any = None) -> Any:
     """``options[name]`` treating ``None`` like JavaScript's ``undefined``."""
     value = options.get(name)
     return default if value is None else value
@@ -60,14 +74,14 @@ _JS_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 _JS_PREFIXED = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 
 
-def _as_number(value):
+def _as_number(value: object) -> float | None:
     """Node's ``Number(value)`` for ports: an int or float, or ``None`` for NaN/non-numbers.
 
     As in JavaScript, a blank string is ``0`` (``to_port`` refuses it anyway).
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, numbers.Real):
+    if isinstance(value, _Real):
         return value
     if isinstance(value, str):
         text = value.strip()
@@ -81,16 +95,18 @@ def _as_number(value):
     return None
 
 
-def is_pipe_name(value):
+def is_pipe_name(value: object) -> bool:
     """A string that is not a number names a Unix socket (Node's ``isPipeName``)."""
     return isinstance(value, str) and _as_number(value) is None
 
 
-def _is_options(value):
+def _is_options(value: object) -> bool:
     return isinstance(value, dict)
 
 
-def normalize_args(args, kwargs=None):
+def normalize_args(
+    args: Iterable[Any], kwargs: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Callable[..., object] | None]:
     """``(args, kwargs)`` of a ``listen``/``connect`` call -> ``(options, callback)``.
 
     * ``()`` -> ``({}, None)``
@@ -113,7 +129,7 @@ def normalize_args(args, kwargs=None):
         if callback is None:
             callback = args[-1]
         args.pop()
-    options = {}
+    options: dict[str, Any] = {}
     if args:
         first = args[0]
         if _is_options(first):
@@ -130,25 +146,24 @@ def normalize_args(args, kwargs=None):
     return canonical_options(options), callback
 
 
-def _is_handle_like(value):
+def _is_handle_like(value: object) -> bool:
     """Servers and Sockets are callable-free, but guard anything with fileno()."""
     return hasattr(value, "fileno") and not hasattr(value, "__code__")
 
 
-def to_port(value, name="options.port", allow_zero=True):
+def to_port(value: object, name: str = "options.port", allow_zero: bool = True) -> int:
     """Validate a port (number or numeric string) and return it as an ``int``.
 
     Raises ``ERR_SOCKET_BAD_PORT`` (a ``ValueError``) with Node's message.
     """
     number = _as_number(value)
-    ok = (
+    if not (
         number is not None
         and not (isinstance(value, str) and not value.strip())
         and not (isinstance(number, float) and (math.isinf(number) or not number.is_integer()))
         and 0 <= number <= 65535
         and (allow_zero or number != 0)
-    )
-    if not ok:
+    ):
         raise NodeValueError(
             "ERR_SOCKET_BAD_PORT",
             "%s should be >= %d and < 65536. %s." % (name, 0 if allow_zero else 1, describe(value)),
@@ -156,16 +171,16 @@ def to_port(value, name="options.port", allow_zero=True):
     return int(number)
 
 
-def validate_port(value, name="Port"):
+def validate_port(value: object, name: str = "Port") -> int:
     """A connect port: must be a number or a string (else ERR_INVALID_ARG_TYPE)."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+    if isinstance(value, bool) or not isinstance(value, (_Real, str)):
         raise invalid_arg_type("options.port", "one of type number or string", value)
     return to_port(value, name)
 
 
-def validate_msecs(value, name="msecs"):
+def validate_msecs(value: object, name: str = "msecs") -> float:
     """``setTimeout``'s milliseconds: a non-negative finite number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, _Real):
         raise invalid_arg_type(name, "of type number", value)
     if math.isnan(value) or math.isinf(value) or value < 0:
         raise NodeValueError(
@@ -176,20 +191,20 @@ def validate_msecs(value, name="msecs"):
     return value
 
 
-def validate_host(value, name="options.host"):
+def validate_host(value: object, name: str = "options.host") -> str | None:
     if value is not None and not isinstance(value, str):
         raise invalid_arg_type(name, "of type string", value)
     return value
 
 
-def validate_bool(value, name):
+def validate_bool(value: object, name: str) -> bool | None:
     if value is not None and not isinstance(value, bool):
         raise invalid_arg_type(name, "of type boolean", value)
     return value
 
 
-def validate_int(value, name, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def validate_int(value: object, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, _Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
@@ -202,13 +217,13 @@ def validate_int(value, name, minimum=0):
     return int(value)
 
 
-def invalid_options(options):
+def invalid_options(options: object) -> NodeTypeError:
     return NodeTypeError(
         "ERR_INVALID_ARG_VALUE", "The argument 'options' is invalid. Received %r" % (options,)
     )
 
 
-def missing_port_or_path(options):
+def missing_port_or_path(options: object) -> NodeTypeError:
     """``listen(options)`` with neither a port nor a path (nor a usable handle)."""
     return NodeTypeError(
         "ERR_INVALID_ARG_VALUE",

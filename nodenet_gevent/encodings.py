@@ -66,8 +66,11 @@ Where Python differs from Node, by choice:
   not an encoding here.
 """
 
+from __future__ import annotations
+
 import binascii
 import re
+from typing import Any, Callable, Union
 
 from .errors import NodeValueError, invalid_arg_type
 
@@ -77,7 +80,7 @@ __all__ = ["ENCODINGS", "normalize_encoding", "encode", "to_bytes", "Decoder"]
 # ---------------------------------------------------------------------------
 # Names
 
-_ALIASES = {
+_ALIASES: dict[object, str] = {
     "utf8": "utf8",
     "utf-8": "utf8",
     "ascii": "ascii",
@@ -96,11 +99,11 @@ _ALIASES = {
 ENCODINGS = frozenset(_ALIASES.values())
 
 
-def _unknown_encoding(encoding):
+def _unknown_encoding(encoding: object) -> NodeValueError:
     return NodeValueError("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s" % (encoding,))
 
 
-def normalize_encoding(encoding, default="utf8"):
+def normalize_encoding(encoding: object, default: str = "utf8") -> str:
     """Node's encoding name -> canonical name; ``None`` (or ``''``) -> *default*.
 
     Case-insensitive.  Raises :class:`NodeValueError` with code
@@ -129,7 +132,7 @@ def normalize_encoding(encoding, default="utf8"):
 # str -> bytes (Buffer.from(string, encoding))
 
 
-def _encode_utf8(text):
+def _encode_utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
@@ -139,7 +142,7 @@ def _encode_utf8(text):
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode("utf-8")
 
 
-def _encode_low_bytes(text):
+def _encode_low_bytes(text: str) -> bytes:
     # Node's ascii and latin1: the low byte of each UTF-16 code unit.
     try:
         return text.encode("latin-1")
@@ -147,7 +150,7 @@ def _encode_low_bytes(text):
         return text.encode("utf-16-le", "surrogatepass")[::2]
 
 
-def _encode_utf16le(text):
+def _encode_utf16le(text: str) -> bytes:
     return text.encode("utf-16-le", "surrogatepass")
 
 
@@ -156,7 +159,7 @@ _B64_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _B64_SKIPPED = bytes(b for b in range(256) if b not in _B64_ALPHABET)
 
 
-def _encode_base64(text):
+def _encode_base64(text: str) -> bytes:
     raw = _encode_low_bytes(text)
     stop = raw.find(b"=")
     if stop >= 0:
@@ -173,7 +176,7 @@ def _encode_base64(text):
 _NOT_HEX = re.compile(rb"[^0-9A-Fa-f]")
 
 
-def _encode_hex(text):
+def _encode_hex(text: str) -> bytes:
     raw = _encode_low_bytes(text)
     end = len(raw) & ~1
     if end != len(raw):
@@ -181,11 +184,12 @@ def _encode_hex(text):
     try:
         return binascii.unhexlify(raw)
     except (binascii.Error, ValueError):
-        bad = _NOT_HEX.search(raw).start()
-        return binascii.unhexlify(raw[: bad & ~1])
+        bad = _NOT_HEX.search(raw)
+        assert bad is not None  # unhexlify() failed on an even length: there is a non-hex digit
+        return binascii.unhexlify(raw[: bad.start() & ~1])
 
 
-_ENCODERS = {
+_ENCODERS: dict[object, Callable[[str], bytes]] = {
     "utf8": _encode_utf8,
     "ascii": _encode_low_bytes,
     "latin1": _encode_low_bytes,
@@ -196,7 +200,7 @@ _ENCODERS = {
 }
 
 
-def encode(text, encoding):
+def encode(text: str, encoding: object) -> bytes:
     """``Buffer.from(text, encoding)`` for a ``str``: returns ``bytes``.
 
     *encoding* should be canonical (see :func:`normalize_encoding`); any
@@ -219,7 +223,7 @@ _STR_ENCODERS = dict(_ENCODERS)
 _STR_ENCODERS[None] = _encode_utf8  # socket.write(text): utf8
 
 
-def _str_to_bytes(data, encoding):
+def _str_to_bytes(data: str, encoding: object) -> bytes:
     try:
         encoder = _STR_ENCODERS.get(encoding)
     except TypeError:  # unhashable
@@ -229,24 +233,27 @@ def _str_to_bytes(data, encoding):
     return encoder(data)
 
 
-def _copy_to_bytes(data, encoding):
+def _copy_to_bytes(data: bytes | bytearray, encoding: object) -> bytes:
     return bytes(data)
 
 
-def _view_to_bytes(data, encoding):
+def _view_to_bytes(data: memoryview, encoding: object) -> bytes:
     return data.tobytes()  # any format, shape or stride: the raw bytes, C order
 
 
-_TO_BYTES = {
+_TO_BYTES: dict[type, Callable[[Any, object], bytes]] = {
     str: _str_to_bytes,
     bytearray: _copy_to_bytes,
     memoryview: _view_to_bytes,
 }
 
+#: What ``socket.write()`` and ``Decoder.write()`` take.
+Chunk = Union[str, bytes, bytearray, memoryview]
+
 _CHUNK_TYPES = "of type str or bytes-like (bytes, bytearray, memoryview)"
 
 
-def to_bytes(data, encoding=None):
+def to_bytes(data: object, encoding: object = None) -> bytes:
     """What ``socket.write(data, encoding)`` queues: always ``bytes``.
 
     ``bytes`` comes back as it is (no copy); ``bytearray`` and ``memoryview``
@@ -258,25 +265,23 @@ def to_bytes(data, encoding=None):
     if type(data) is bytes:
         return data
     convert = _TO_BYTES.get(type(data))
-    if convert is None:
-        # Subclasses.  A bytes subclass is turned into plain bytes.
-        if isinstance(data, (bytes, bytearray)):
-            convert = _copy_to_bytes
-        elif isinstance(data, memoryview):
-            convert = _view_to_bytes
-        elif isinstance(data, str):
-            data = str(data)
-            convert = _str_to_bytes
-        else:
-            raise invalid_arg_type("chunk", _CHUNK_TYPES, data)
-    return convert(data, encoding)
+    if convert is not None:
+        return convert(data, encoding)
+    # Subclasses.  A bytes subclass is turned into plain bytes.
+    if isinstance(data, (bytes, bytearray)):
+        return _copy_to_bytes(data, encoding)
+    if isinstance(data, memoryview):
+        return _view_to_bytes(data, encoding)
+    if isinstance(data, str):
+        return _str_to_bytes(str(data), encoding)
+    raise invalid_arg_type("chunk", _CHUNK_TYPES, data)
 
 
 # ---------------------------------------------------------------------------
 # bytes -> str (StringDecoder)
 
 
-def _coerce_chunk(chunk):
+def _coerce_chunk(chunk: object) -> bytes | str:
     """A non-``bytes`` argument of ``Decoder.write``: bytes, or a str to pass through."""
     if isinstance(chunk, (bytes, bytearray)):
         return bytes(chunk)
@@ -300,22 +305,24 @@ class Decoder:
 
     __slots__ = ("encoding",)
 
-    def __new__(cls, encoding="utf8"):
+    encoding: str
+
+    def __new__(cls, encoding: object = "utf8") -> Decoder:
         name = normalize_encoding(encoding)
         self = object.__new__(_DECODERS[name])
         self.encoding = name
         return self
 
-    def __init__(self, encoding="utf8"):
+    def __init__(self, encoding: object = "utf8") -> None:
         pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Decoder(%r)" % (self.encoding,)
 
-    def write(self, chunk):  # pragma: no cover - every subclass overrides it
+    def write(self, chunk: Chunk) -> str:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
-    def end(self, chunk=None):
+    def end(self, chunk: Chunk | None = None) -> str:
         return "" if chunk is None else self.write(chunk)
 
 
@@ -326,10 +333,10 @@ class _StatelessDecoder(Decoder):
 class _Latin1Decoder(_StatelessDecoder):
     __slots__ = ()
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         return chunk.decode("latin-1")
 
@@ -340,10 +347,10 @@ _STRIP_HIGH_BIT = bytes(b & 0x7F for b in range(256))
 class _AsciiDecoder(_StatelessDecoder):
     __slots__ = ()
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         if not chunk.isascii():
             chunk = chunk.translate(_STRIP_HIGH_BIT)
@@ -353,30 +360,32 @@ class _AsciiDecoder(_StatelessDecoder):
 class _HexDecoder(_StatelessDecoder):
     __slots__ = ()
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         return chunk.hex()
 
 
 # How long a UTF-8 character is, judged from its lead byte as Node's
 # StringDecoder does (0 = not a lead byte that starts a multi-byte character).
-_UTF8_LENGTH = bytes(2 if b >> 5 == 0b110 else 3 if b >> 4 == 0b1110 else 4 if b >> 3 == 0b11110 else 0 for b in range(256))
+_UTF8_LENGTH = bytes(
+    2 if b >> 5 == 0b110 else 3 if b >> 4 == 0b1110 else 4 if b >> 3 == 0b11110 else 0 for b in range(256)
+)
 
 
 class _Utf8Decoder(Decoder):
     __slots__ = ("_held", "_missing")
 
-    def __init__(self, encoding="utf8"):
+    def __init__(self, encoding: object = "utf8") -> None:
         self._held = b""  # the start of an incomplete character
         self._missing = 0  # how many more bytes it wants
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         if not self._missing:
             if not chunk or chunk[-1] < 0x80:
@@ -409,7 +418,7 @@ class _Utf8Decoder(Decoder):
             return head + chunk.decode("utf-8", "replace")
         return self._body(chunk, head)
 
-    def _body(self, chunk, head):
+    def _body(self, chunk: bytes, head: str) -> str:
         # chunk ends in a non-ASCII byte: hold it back if it is the start of an
         # incomplete character (Node's rules, including its blind spots).
         i = len(chunk) - 1
@@ -426,7 +435,7 @@ class _Utf8Decoder(Decoder):
         self._missing = length - count
         return head + chunk[:i].decode("utf-8", "replace")
 
-    def end(self, chunk=None):
+    def end(self, chunk: Chunk | None = None) -> str:
         text = "" if chunk is None else self.write(chunk)
         if self._held:
             text += self._held.decode("utf-8", "replace")
@@ -438,13 +447,13 @@ class _Utf8Decoder(Decoder):
 class _Utf16Decoder(Decoder):
     __slots__ = ("_held",)
 
-    def __init__(self, encoding="utf16le"):
+    def __init__(self, encoding: object = "utf16le") -> None:
         self._held = b""  # an odd byte and/or a high surrogate waiting for its pair
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         if self._held:
             chunk = self._held + chunk
@@ -460,7 +469,7 @@ class _Utf16Decoder(Decoder):
             self._held = b""
         return chunk.decode("utf-16-le", "surrogatepass")
 
-    def end(self, chunk=None):
+    def end(self, chunk: Chunk | None = None) -> str:
         text = "" if chunk is None else self.write(chunk)
         held = self._held
         if held:
@@ -474,16 +483,16 @@ class _Utf16Decoder(Decoder):
 class _Base64Decoder(Decoder):
     __slots__ = ("_held",)
 
-    def __init__(self, encoding="base64"):
+    def __init__(self, encoding: object = "base64") -> None:
         self._held = b""  # 0-2 bytes of an incomplete 3-byte group
 
-    def _encode(self, data, final):
+    def _encode(self, data: bytes, final: bool) -> str:
         return binascii.b2a_base64(data, newline=False).decode("ascii")
 
-    def write(self, chunk):
+    def write(self, chunk: Chunk) -> str:
         if type(chunk) is not bytes:
             chunk = _coerce_chunk(chunk)
-            if type(chunk) is str:
+            if isinstance(chunk, str):  # exactly str: _coerce_chunk converts subclasses
                 return chunk
         if self._held:
             chunk = self._held + chunk
@@ -495,7 +504,7 @@ class _Base64Decoder(Decoder):
             self._held = b""
         return self._encode(chunk, False)
 
-    def end(self, chunk=None):
+    def end(self, chunk: Chunk | None = None) -> str:
         text = "" if chunk is None else self.write(chunk)
         if self._held:
             text += self._encode(self._held, True)
@@ -509,13 +518,13 @@ _B64_TO_URL = bytes.maketrans(b"+/", b"-_")
 class _Base64UrlDecoder(_Base64Decoder):
     __slots__ = ()
 
-    def _encode(self, data, final):
+    def _encode(self, data: bytes, final: bool) -> str:
         # base64url never pads; only the final group can need padding
         encoded = binascii.b2a_base64(data, newline=False)
         return encoded.translate(_B64_TO_URL, b"=" if final else b"").decode("ascii")
 
 
-_DECODERS = {
+_DECODERS: dict[str, type[Decoder]] = {
     "utf8": _Utf8Decoder,
     "ascii": _AsciiDecoder,
     "latin1": _Latin1Decoder,

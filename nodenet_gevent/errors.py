@@ -17,9 +17,28 @@ Two families:
   one is Node's message: ``connect ECONNREFUSED 127.0.0.1:8124``.
 """
 
+from __future__ import annotations
+
 import errno as _errno
 import os
 import socket
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+
+    class _NodeOSError(OSError):
+        """For the type checker only: what :func:`os_error` returns.
+
+        At runtime the result is an instance of a private subclass of the
+        builtin ``OSError`` subclass for its errno (see ``_node_flavour``),
+        carrying these attributes.
+        """
+
+        code: str
+        syscall: str
+        address: object
+        port: object
+        message: str
 
 __all__ = [
     "NodeError",
@@ -37,15 +56,15 @@ class NodeError(Exception):
 
     code = "ERR_GENERIC"
 
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[NodeError], tuple[str, str], dict[str, Any]]:
         # BaseException's default would call cls(message): keep pickle/copy working.
         return (type(self), (self.code, self.message), self.__dict__)
 
@@ -58,7 +77,7 @@ class NodeValueError(NodeError, ValueError):
     """Node's ``RangeError``/value errors: an argument of the right type but a bad value."""
 
 
-def describe(value):
+def describe(value: object) -> str:
     """Node's ``Received ...`` suffix, in Python terms."""
     if value is None:
         return "Received None"
@@ -72,10 +91,10 @@ def describe(value):
 
 # JavaScript's ``typeof`` for the values that have one, so that the messages
 # read as Node's do ("Received type number (70000)").
-_JS_TYPES = {bool: "boolean", int: "number", float: "number", str: "string"}
+_JS_TYPES: dict[type, str] = {bool: "boolean", int: "number", float: "number", str: "string"}
 
 
-def invalid_arg_type(name, expected, value):
+def invalid_arg_type(name: str, expected: str, value: object) -> NodeTypeError:
     kind = "argument" if "." not in name else "property"
     return NodeTypeError(
         "ERR_INVALID_ARG_TYPE",
@@ -97,10 +116,10 @@ _UV_DESCRIPTIONS = {
     _errno.ENOENT: "no such file or directory",
 }
 
-_node_flavours = {}
+_node_flavours: dict[type[OSError], type[_NodeOSError]] = {}
 
 
-def _node_flavour(cls):
+def _node_flavour(cls: type[OSError]) -> type[_NodeOSError]:
     """A subclass of the builtin ``OSError`` class *cls* whose ``str()`` is Node's message."""
     flavour = _node_flavours.get(cls)
     if flavour is None:
@@ -118,12 +137,12 @@ def _node_flavour(cls):
     return flavour
 
 
-def error_code(errnum):
+def error_code(errnum: int) -> str:
     """``errno.ECONNREFUSED`` -> ``'ECONNREFUSED'`` (Node's ``code``)."""
     return _errno.errorcode.get(errnum, "UNKNOWN")
 
 
-def os_error(err, syscall, address=None, port=None):
+def os_error(err: OSError | int, syscall: str, address: object = None, port: object = None) -> OSError:
     """Turn an ``OSError`` (or a bare errno) into the Node-shaped ``OSError``.
 
     The result is an instance of the builtin subclass for the errno
@@ -133,6 +152,7 @@ def os_error(err, syscall, address=None, port=None):
     """
     if isinstance(err, OSError) and getattr(err, "syscall", None) is not None:
         return err
+    errnum: int | None
     if isinstance(err, int):
         errnum = err
     else:
@@ -160,15 +180,22 @@ def os_error(err, syscall, address=None, port=None):
 
 
 class _NodeGaiError(socket.gaierror):
-    def __str__(self):
+    code: str
+    syscall: str
+    hostname: object
+    address: None
+    port: None
+    message: str
+
+    def __str__(self) -> str:
         return self.message
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "gaierror(%r)" % self.message
 
 
 # getaddrinfo's EAI_* answers, in the names Node gives them.
-_GAI_CODES = {
+_GAI_CODES: dict[int | None, str] = {
     getattr(socket, "EAI_NONAME", -2): "ENOTFOUND",
     getattr(socket, "EAI_NODATA", -5): "ENOTFOUND",
     getattr(socket, "EAI_AGAIN", -3): "EAI_AGAIN",
@@ -178,7 +205,7 @@ _GAI_CODES = {
 }
 
 
-def lookup_error(err, hostname):
+def lookup_error(err: object, hostname: object) -> socket.gaierror:
     """A failed name lookup as Node reports it: ``getaddrinfo ENOTFOUND host``."""
     errnum = err.errno if isinstance(err, OSError) else None
     code = _GAI_CODES.get(errnum, "ENOTFOUND")

@@ -32,36 +32,38 @@ Non-string input is coerced the way Node's ``String()`` coerces it:
   ``Array.prototype.toString``.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Literal
 
 __all__ = ["is_ip", "is_ipv4", "is_ipv6", "isIP", "isIPv4", "isIPv6"]
 
 # dec-octet: 0-9 | 10-99 | 100-199 | 200-249 | 250-255, no leading zeros.
 _OCTET = r"(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])"
-_V4 = r"{o}(?:\.{o}){{3}}".format(o=_OCTET)
+_V4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 
 _H16 = r"[0-9A-Fa-f]{1,4}"
-_LS32 = r"(?:{h}:{h}|{v4})".format(h=_H16, v4=_V4)
+_LS32 = rf"(?:{_H16}:{_H16}|{_V4})"
 
 
-def _ipv6_pattern():
+def _ipv6_pattern() -> str:
     """RFC 3986's ``IPv6address`` rule, one alternative per tail length.
 
     With no ``::`` the address is ``6( h16 ":" ) ls32``.  With ``::``, a tail
     of ``n`` explicit 16-bit groups after it (``ls32`` counts as two) leaves
     room for at most ``7 - n`` groups before it, written ``h16 *(":" h16)``.
     """
-    alternatives = ["(?:{h}:){{6}}{ls32}".format(h=_H16, ls32=_LS32)]
+    alternatives = [f"(?:{_H16}:){{6}}{_LS32}"]
     for used in range(7, -1, -1):  # groups written after "::"
         if used >= 2:
-            tail = "(?:{h}:){{{n}}}{ls32}".format(
-                h=_H16, n=used - 2, ls32=_LS32)
+            tail = f"(?:{_H16}:){{{used - 2}}}{_LS32}"
         else:
             tail = _H16 if used == 1 else ""
         room = 7 - used  # groups that may be written before "::"
         head = ""
         if room:
-            head = "(?:(?:{h}:){{0,{r}}}{h})?".format(h=_H16, r=room - 1)
+            head = f"(?:(?:{_H16}:){{0,{room - 1}}}{_H16})?"
         alternatives.append(head + "::" + tail)
     return "(?:{})".format("|".join(alternatives))
 
@@ -72,7 +74,7 @@ _IPV4_RE = re.compile(_V4)
 _IPV6_RE = re.compile(_ipv6_pattern() + _ZONE)
 
 
-def _coerce(value):
+def _coerce(value: object) -> str:
     """Node's ``String(value)``, as far as IP-ness can tell the difference."""
     if isinstance(value, str):
         return value
@@ -83,17 +85,17 @@ def _coerce(value):
     return str(value)
 
 
-def is_ipv4(input=None):
+def is_ipv4(input: object = None) -> bool:
     """True if ``input`` is an IPv4 address in dotted-decimal form."""
     return _IPV4_RE.fullmatch(_coerce(input)) is not None
 
 
-def is_ipv6(input=None):
+def is_ipv6(input: object = None) -> bool:
     """True if ``input`` is an IPv6 address, optionally with a ``%zone``."""
     return _IPV6_RE.fullmatch(_coerce(input)) is not None
 
 
-def is_ip(input=None):
+def is_ip(input: object = None) -> Literal[0, 4, 6]:
     """4 for an IPv4 address, 6 for an IPv6 address, otherwise 0."""
     s = _coerce(input)
     if _IPV4_RE.fullmatch(s) is not None:

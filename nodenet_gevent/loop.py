@@ -11,29 +11,36 @@
 * :func:`once` is Node's ``events.once`` for code written in the blocking style.
 """
 
+from __future__ import annotations
+
 import _socket
+from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
+import greenlet
 from gevent import socket as gsocket
 from gevent.event import AsyncResult
 from gevent.hub import get_hub
-import greenlet
 
 from .errors import NodeError
+
+if TYPE_CHECKING:
+    from pyee import EventEmitter
 
 __all__ = ["next_tick", "run", "once", "getaddrinfo"]
 
 
-def next_tick(function, *args):
+def next_tick(function: Callable[..., object], *args: Any) -> greenlet.greenlet:
     """Call ``function(*args)`` in a new greenlet once the caller yields.
 
     An exception it raises is reported by gevent (printed with its traceback)
     and does not disturb anything else.
     """
-    return gevent.spawn_raw(function, *args)
+    glet: greenlet.greenlet = gevent.spawn_raw(function, *args)
+    return glet
 
 
-def run(timeout=None):
+def run(timeout: float | None = None) -> bool:
     """Run the loop until no ref'd server, socket or other gevent work is left.
 
     Returns ``True`` when everything finished, ``False`` if *timeout* (seconds)
@@ -47,7 +54,7 @@ def run(timeout=None):
     return bool(hub.join(timeout=timeout))
 
 
-def once(emitter, event, timeout=None):
+def once(emitter: EventEmitter, event: str, timeout: float | None = None) -> tuple[Any, ...]:
     """Block the calling greenlet until *emitter* emits *event*; return its args.
 
     Raises the error if ``'error'`` is emitted first (unless *event* is
@@ -55,10 +62,10 @@ def once(emitter, event, timeout=None):
     """
     result = AsyncResult()
 
-    def on_event(*args):
+    def on_event(*args: Any) -> None:
         result.set(args)
 
-    def on_error(error=None, *_):
+    def on_error(error: object = None, *_: object) -> None:
         result.set_exception(error if isinstance(error, BaseException) else RuntimeError(error))
 
     emitter.on(event, on_event)
@@ -66,7 +73,8 @@ def once(emitter, event, timeout=None):
         emitter.on("error", on_error)
     try:
         with gevent.Timeout(timeout):
-            return result.get()
+            args: tuple[Any, ...] = result.get()
+            return args
     finally:
         emitter.remove_listener(event, on_event)
         if event != "error":
@@ -77,15 +85,19 @@ def once(emitter, event, timeout=None):
 # it runs in a worker thread.
 _system_getaddrinfo = _socket.getaddrinfo
 
+# What getaddrinfo() returns one of: (family, type, proto, canonname, sockaddr).
+_AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
 
-def _getaddrinfo_quietly(*args):
+
+def _getaddrinfo_quietly(*args: Any) -> tuple[list[_AddrInfo] | None, BaseException | None]:
     try:
         return _system_getaddrinfo(*args), None
     except (OSError, UnicodeError) as error:
         return None, error
 
 
-def getaddrinfo(host, port, family=0, type=0, proto=0):
+def getaddrinfo(host: str | bytes | None, port: str | int | None, family: int = 0, type: int = 0, proto: int = 0
+                ) -> list[_AddrInfo]:
     """Cooperative ``getaddrinfo`` that raises its failure in the caller only.
 
     gevent's default (thread) resolver reports a failed lookup from its worker
@@ -95,13 +107,16 @@ def getaddrinfo(host, port, family=0, type=0, proto=0):
     """
     hub = get_hub()
     if type_name(hub.resolver) != "gevent.resolver.thread.Resolver":
-        return gsocket.getaddrinfo(host, port, family, type, proto)
+        infos: list[_AddrInfo] = gsocket.getaddrinfo(host, port, family, type, proto)
+        return infos
+    result: list[_AddrInfo]  # None only with an error
+    error: BaseException | None
     result, error = hub.threadpool.apply(_getaddrinfo_quietly, (host, port, family, type, proto))
     if error is not None:
         raise error
     return result
 
 
-def type_name(obj):
+def type_name(obj: object) -> str:
     cls = type(obj)
     return "%s.%s" % (cls.__module__, cls.__qualname__)

@@ -8,7 +8,10 @@ program alive.  It fires in the hub, which only hands over to a fresh greenlet:
 ``'timeout'`` handlers never run in the hub.
 """
 
+from __future__ import annotations
+
 import time
+from typing import Any, Callable
 
 from gevent.hub import get_hub
 
@@ -24,7 +27,13 @@ class IdleTimer:
 
     __slots__ = ("msecs", "_on_idle", "_last", "_watcher", "_stopped")
 
-    def __init__(self, msecs, on_idle):
+    msecs: float
+    _on_idle: Callable[[], object]
+    _last: float
+    _watcher: Any  # a gevent timer watcher (untyped), or None when not armed
+    _stopped: bool
+
+    def __init__(self, msecs: float, on_idle: Callable[[], object]) -> None:
         self.msecs = msecs
         self._on_idle = on_idle
         self._watcher = None
@@ -32,31 +41,31 @@ class IdleTimer:
         self._last = _monotonic()
         self._arm(msecs / 1000.0)
 
-    def touch(self):
+    def touch(self) -> None:
         """Activity: push the deadline back (re-arm only if the timer already fired)."""
         self._last = _monotonic()
         if self._watcher is None and not self._stopped:
             self._arm(self.msecs / 1000.0)
 
-    def stop(self):
+    def stop(self) -> None:
         self._stopped = True
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher.close()
             self._watcher = None
 
-    def _arm(self, seconds):
+    def _arm(self, seconds: float) -> None:
         watcher = self._watcher = get_hub().loop.timer(seconds, 0, ref=False)
         watcher.start(self._fired)
 
-    def _fired(self):
+    def _fired(self) -> None:
         # In the hub: close the watcher and hand over to a greenlet.
         self._watcher.close()
         self._watcher = None
         if not self._stopped:
             next_tick(self._check)
 
-    def _check(self):
+    def _check(self) -> None:
         if self._stopped or self._watcher is not None:
             return  # stopped, or re-armed by touch() meanwhile
         period = self.msecs / 1000.0

@@ -373,7 +373,7 @@ def test_messages_agree_with_real_node():
     proc = subprocess.run(
         [shutil.which("node"), "-e", _NODE_SCRIPT],
         input=json.dumps(inputs).encode("ascii"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=25, check=True,
+        capture_output=True, timeout=25, check=True,
     )
     results = json.loads(proc.stdout)
     assert len(results) == len(inputs)

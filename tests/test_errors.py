@@ -12,7 +12,6 @@ import subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag
 from nodenet_gevent.errors import (
     NodeError,
     NodeTypeError,
@@ -22,6 +21,7 @@ from nodenet_gevent.errors import (
     lookup_error,
     os_error,
 )
+from conftest import event_flag
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -149,7 +149,7 @@ if (/^[0-9]+$/.test(a)) s.listen(Number(a)); else s.listen(a);
 def _node_listen(target):
     proc = subprocess.run(
         [shutil.which("node"), "-e", _NODE_LISTEN, str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20, check=True,
+        capture_output=True, timeout=20, check=True,
     )
     return json.loads(proc.stdout)
 

@@ -674,7 +674,7 @@ def test_agrees_with_real_node():
         [shutil.which("node"), "-e", _NODE_SCRIPT],
         # json.dumps escapes all non-ASCII (lone surrogates too) as \uXXXX
         input=payload.encode("ascii"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=50,
+        capture_output=True, timeout=50,
         check=True)
     results = json.loads(proc.stdout)
     assert len(results) == len(inputs) + len(_NON_STRINGS)

@@ -1019,7 +1019,7 @@ _LISTEN_CALLS = [
 def test_bad_listen_arguments_agree_with_real_node():
     proc = subprocess.run(
         [shutil.which("node"), "-e", _NODE_LISTEN_ERRORS], input=json.dumps(_LISTEN_CALLS).encode(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20, check=True,
+        capture_output=True, timeout=20, check=True,
     )
     want = json.loads(proc.stdout)
     got = []

@@ -556,7 +556,11 @@ def test_set_timeout_reset_by_activity(track):
     assert time.monotonic() - last_activity >= 0.28
 
 
-@pytest.mark.parametrize("value, exc, code", [("x", TypeError, "ERR_INVALID_ARG_TYPE"), (-1, ValueError, "ERR_OUT_OF_RANGE"), (float("inf"), ValueError, "ERR_OUT_OF_RANGE")])
+@pytest.mark.parametrize(
+    "value, exc, code",
+    [("x", TypeError, "ERR_INVALID_ARG_TYPE"), (-1, ValueError, "ERR_OUT_OF_RANGE"),
+     (float("inf"), ValueError, "ERR_OUT_OF_RANGE")],
+)
 def test_set_timeout_bad_values(value, exc, code):
     with pytest.raises(exc) as info:
         net.Socket().setTimeout(value)

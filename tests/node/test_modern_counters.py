@@ -151,7 +151,7 @@ def test_bytes_written_counts_utf8_bytes_of_queued_writes(track, must_call):
     server = serve(track, lambda socket: socket.end())
     socket = track.connect(server.address()["port"], "127.0.0.1")
     socket.write("one")
-    socket.write("twø".encode("utf8"))
+    socket.write("twø".encode())
     # one = 3 bytes, twø = 4 bytes
     assert socket.bytesWritten == 3 + 4
     socket.on("connect", must_call(lambda: _assert_equal(socket.bytesWritten, 3 + 4)))

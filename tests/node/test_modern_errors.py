@@ -293,7 +293,7 @@ def test_reader_destroying_while_writer_writes(track, must_call):
     wait_until(lambda: closed, timeout=20, message="server-side 'close'")
 
 
-def test_connection_handler_that_raises(track, must_call, greenlet_errors):
+def test_connection_handler_that_raises(track, must_call, greenlet_errors):  # noqa: F811 - the imported fixture
     # Node: test/parallel/test-net-server-capture-rejection.js.  Node's handler is an
     # async function whose rejection, with events.captureRejections, becomes the
     # socket's 'error'.  Python handlers are plain functions, and our rule differs
