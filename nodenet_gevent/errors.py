@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
 
@@ -142,7 +142,7 @@ def error_code(errnum: int) -> str:
     return _errno.errorcode.get(errnum, "UNKNOWN")
 
 
-def os_error(err: OSError | int, syscall: str, address: object = None, port: object = None) -> OSError:
+def os_error(err: OSError | int, syscall: str, address: object = None, port: object = None) -> _NodeOSError:
     """Turn an ``OSError`` (or a bare errno) into the Node-shaped ``OSError``.
 
     The result is an instance of the builtin subclass for the errno
@@ -151,7 +151,7 @@ def os_error(err: OSError | int, syscall: str, address: object = None, port: obj
     An error that already has Node's shape is returned as it is.
     """
     if isinstance(err, OSError) and getattr(err, "syscall", None) is not None:
-        return err
+        return cast("_NodeOSError", err)
     errnum: int | None
     if isinstance(err, int):
         errnum = err

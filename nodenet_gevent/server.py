@@ -8,21 +8,29 @@ greenlet emits ``'connection'`` and then reads: a connection handler that
 blocks holds up only its own connection.
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import socket as _stdlib_socket
 import stat
 import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
+import greenlet
 from gevent import socket as gsocket
 
 from . import args as _args
-from .emitter import EventEmitter
+from .emitter import EventEmitter, Listener
 from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
 from .loop import getaddrinfo, next_tick
-from .socket import Socket, _describe
+from .socket import AddressInfo, Socket, _describe, _Peer
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
 __all__ = ["Server", "create_server", "createServer"]
 
@@ -51,7 +59,19 @@ class Server(EventEmitter):
     #: Connections accepted in a row before the acceptor lets others run.
     ACCEPTS_BEFORE_YIELD = 32
 
-    def __init__(self, options=None, connection_listener=None, **kwargs):
+    # gevent ships no type information: _handle is a gevent socket (Any), or None.
+    _handle: Any
+    _acceptor: greenlet.greenlet | None
+    _unix_path: str | bytes | None
+    #: Refuse connections beyond this many (``None`` or ``0``: no limit); Node's ``maxConnections``.
+    max_connections: int | None
+
+    def __init__(
+        self,
+        options: dict[str, Any] | Listener | None = None,
+        connection_listener: Listener | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         if callable(options) and connection_listener is None:
             options, connection_listener = None, options
@@ -68,7 +88,7 @@ class Server(EventEmitter):
         self._handle = None
         self._acceptor = None
         self._unix_path = None  # a path we created and must unlink on close
-        self._connections = set()
+        self._connections: set[Socket] = set()
         self._refed = True
         self.max_connections = None
         if connection_listener is not None:
@@ -79,14 +99,16 @@ class Server(EventEmitter):
     # ------------------------------------------------------------------
     # listen
 
-    def listen(self, *args, **kwargs):
+    def listen(self, *args: Any, **kwargs: Any) -> Self:
         """Start accepting.  ``listen(port, [host], [backlog], [cb])``,
         ``listen(path, [cb])``, ``listen(handle, [cb])``, ``listen(options, [cb])``.
 
         Returns the server.  ``'listening'`` (or ``'error'``) follows.
         """
         if self._state is LISTENING:
-            raise NodeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
+            raise NodeError(
+                "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."
+            )
         all_args = args
         handle = None
         if args and _is_handle(args[0]):
@@ -106,6 +128,7 @@ class Server(EventEmitter):
                     break
         backlog = self.BACKLOG if backlog is None else _args.validate_int(backlog, "backlog")
         given_options = bool(args) and isinstance(args[0], dict)
+        bind: Callable[[], Any]  # returns the listening gevent socket
         if handle is not None:
             bind = lambda: _adopt_handle(handle, backlog)  # noqa: E731
         elif options.get("path") is not None and options.get("port") is None:
@@ -147,7 +170,7 @@ class Server(EventEmitter):
         self._acceptor = next_tick(self._accept_loop, self._handle)
         return self
 
-    def _bind_unix(self, path, backlog, options):
+    def _bind_unix(self, path: str | bytes, backlog: int, options: Mapping[str, Any]) -> Any:
         handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
         try:
             # A path that exists is someone's: never unlink a file we did not
@@ -161,13 +184,13 @@ class Server(EventEmitter):
             handle.listen(backlog)
         except OSError as error:
             handle.close()
-            raise os_error(error, "listen", path, None)
+            raise os_error(error, "listen", path, None) from error
         self._unix_path = path
         return handle
 
-    def _bind_tcp(self, host, port, backlog, options):
+    def _bind_tcp(self, host: str | None, port: int, backlog: int, options: Mapping[str, Any]) -> Any:
         candidates = _listen_addresses(host, port, options)
-        last = None
+        last: OSError | None = None
         for family, address in candidates:
             try:
                 handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
@@ -181,7 +204,8 @@ class Server(EventEmitter):
                         raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported")
                     handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_REUSEPORT, 1)
                 if family == _stdlib_socket.AF_INET6:
-                    handle.setsockopt(_stdlib_socket.IPPROTO_IPV6, _stdlib_socket.IPV6_V6ONLY, int(bool(options.get("ipv6Only"))))
+                    v6_only = int(bool(options.get("ipv6Only")))
+                    handle.setsockopt(_stdlib_socket.IPPROTO_IPV6, _stdlib_socket.IPV6_V6ONLY, v6_only)
                 handle.bind((address, port))
                 handle.listen(backlog)
                 return handle
@@ -190,17 +214,18 @@ class Server(EventEmitter):
                 last = os_error(error, "listen", address, port)
                 if host is None and error.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
                     continue  # no IPv6 here: fall back to 0.0.0.0 as Node does
-                raise last
+                raise last from error
+        assert last is not None  # there is at least one candidate, and each one failed
         raise last
 
-    def _announce(self, handle):
+    def _announce(self, handle: Any) -> None:
         if self._handle is handle:
             self.emit("listening")
 
     # ------------------------------------------------------------------
     # accept
 
-    def _accept_loop(self, handle):
+    def _accept_loop(self, handle: Any) -> None:
         delay = 0.0
         accepted = 0
         while self._handle is handle:
@@ -230,11 +255,13 @@ class Server(EventEmitter):
                 accepted = 0
                 gevent.sleep(0)
 
-    def _drop(self, conn, peer):
-        info = {}
+    def _drop(self, conn: Any, peer: _Peer) -> None:
+        info: dict[str, Any] = {}
         try:
             local = _describe(conn.getsockname(), conn.family)
-            info = {"localAddress": local.get("address"), "localPort": local.get("port"), "localFamily": local.get("family")}
+            info = {
+                "localAddress": local.get("address"), "localPort": local.get("port"), "localFamily": local.get("family")
+            }
             if conn.family != _stdlib_socket.AF_UNIX:
                 remote = _describe(peer, conn.family)
                 info.update(remoteAddress=remote["address"], remotePort=remote["port"], remoteFamily=remote["family"])
@@ -243,11 +270,11 @@ class Server(EventEmitter):
         conn.close()
         next_tick(self.emit, "drop", info)
 
-    def _connection_opened(self, sock):
+    def _connection_opened(self, sock: Socket) -> None:
         """In the new connection's reader greenlet: announce it."""
         self.emit("connection", sock)
 
-    def _connection_closed(self, sock):
+    def _connection_closed(self, sock: Socket) -> None:
         self._connections.discard(sock)
         if self._state is not LISTENING and not self._connections:
             self._emit_close()
@@ -255,7 +282,7 @@ class Server(EventEmitter):
     # ------------------------------------------------------------------
     # close
 
-    def close(self, callback=None):
+    def close(self, callback: Callable[..., object] | None = None) -> Self:
         """Stop accepting now; ``'close'`` (and *callback*) once the last connection closed.
 
         On a server that is not listening, *callback* gets ``ERR_SERVER_NOT_RUNNING``.
@@ -275,7 +302,7 @@ class Server(EventEmitter):
             next_tick(self.emit, "close")
         return self
 
-    def _stop_listening(self):
+    def _stop_listening(self) -> None:
         handle, self._handle = self._handle, None
         self._state = IDLE
         if handle is not None:
@@ -288,14 +315,14 @@ class Server(EventEmitter):
             except OSError:
                 pass
 
-    def _emit_close(self):
+    def _emit_close(self) -> None:
         if self._state is not LISTENING and not self._connections:
             self.emit("close")
 
     # ------------------------------------------------------------------
     # introspection
 
-    def address(self):
+    def address(self) -> AddressInfo | str | None:
         """``{'port', 'family', 'address'}`` (a path for a Unix server); ``None`` if not listening."""
         if self._handle is None:
             return None
@@ -308,10 +335,10 @@ class Server(EventEmitter):
         return _describe(name, self._handle.family)
 
     @property
-    def listening(self):
+    def listening(self) -> bool:
         return self._state is LISTENING
 
-    def get_connections(self, callback):
+    def get_connections(self, callback: Callable[[None, int], object]) -> Self:
         """``callback(None, count)`` on the next tick (Node's asynchronous count)."""
         if not callable(callback):
             raise invalid_arg_type("callback", "of type function", callback)
@@ -319,7 +346,7 @@ class Server(EventEmitter):
         return self
 
     @property
-    def connections(self):
+    def connections(self) -> int:
         """Deprecated: use :meth:`get_connections`."""
         warnings.warn(
             "Server.connections property is deprecated. Use Server.getConnections method instead.",
@@ -328,27 +355,28 @@ class Server(EventEmitter):
         )
         return len(self._connections)
 
-    def ref(self):
+    def ref(self) -> Self:
         """Keep ``run()`` alive while listening (the default)."""
         self._refed = True
         if self._handle is not None:
             self._handle.ref = True
         return self
 
-    def unref(self):
+    def unref(self) -> Self:
         """Let ``run()`` return although this server is listening."""
         self._refed = False
         if self._handle is not None:
             self._handle.ref = False
         return self
 
-    def fileno(self):
+    def fileno(self) -> int:
         """The listening descriptor (so a Server can be passed to ``listen(handle)``)."""
         if self._handle is None:
             raise NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
-        return self._handle.fileno()
+        fd: int = self._handle.fileno()
+        return fd
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         where = self.address() if self._state is LISTENING else None
         return "<Server %s%s connections=%d>" % (self._state, " %s" % (where,) if where else "", len(self._connections))
 
@@ -356,28 +384,28 @@ class Server(EventEmitter):
     getConnections = get_connections
 
     @property
-    def maxConnections(self):
+    def maxConnections(self) -> int | None:
         return self.max_connections
 
     @maxConnections.setter
-    def maxConnections(self, value):
+    def maxConnections(self, value: int | None) -> None:
         self.max_connections = value
 
 
-def _is_handle(value):
+def _is_handle(value: object) -> bool:
     return isinstance(value, (Server, Socket)) or (
         not isinstance(value, (dict, str, bytes, int, float)) and hasattr(value, "fileno")
     )
 
 
-def _is_fd(fd):
+def _is_fd(fd: object) -> bool:
     return isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0
 
 
-def _adopt_handle(handle, backlog=Server.BACKLOG):
+def _adopt_handle(handle: Any, backlog: int = Server.BACKLOG) -> Any:
     """A gevent socket on a duplicate of an already bound/listening descriptor."""
     if isinstance(handle, dict):
-        fd = handle.get("fd")
+        fd: Any = handle.get("fd")
         if not _is_fd(fd):
             raise NodeTypeError("ERR_INVALID_FD_TYPE", "Unsupported fd type: %r" % (fd,))
     elif isinstance(handle, (Socket, Server)):
@@ -390,32 +418,32 @@ def _adopt_handle(handle, backlog=Server.BACKLOG):
     try:
         duplicate = os.dup(fd)
     except OSError as error:
-        raise os_error(error, "listen")
+        raise os_error(error, "listen") from error
     try:
         sock = gsocket.socket(fileno=duplicate)
     except OSError as error:
         os.close(duplicate)
         # libuv reports a descriptor that is no socket as EINVAL, and so does Node.
-        raise os_error(errno.EINVAL if error.errno == errno.ENOTSOCK else error, "listen")
+        raise os_error(errno.EINVAL if error.errno == errno.ENOTSOCK else error, "listen") from error
     try:
         sock.listen(backlog)  # harmless on a listening socket; required otherwise
     except OSError as error:
         sock.close()
-        raise os_error(error, "listen")
+        raise os_error(error, "listen") from error
     return sock
 
 
-def _listen_port(port):
+def _listen_port(port: object) -> int:
     if isinstance(port, bool) or not isinstance(port, (int, float, str)):
         raise _args.invalid_options({"port": port})
     return _args.to_port(port)
 
 
-def _listen_addresses(host, port, options):
+def _listen_addresses(host: str | None, port: int, options: Mapping[str, Any]) -> list[tuple[int, str]]:
     """``[(family, address), ...]`` to try binding, in order."""
     if host is None:
         # Node binds '::' dual-stack and falls back to 0.0.0.0 without IPv6.
-        candidates = []
+        candidates: list[tuple[int, str]] = []
         if _stdlib_socket.has_ipv6:
             candidates.append((_stdlib_socket.AF_INET6, "::"))
         candidates.append((_stdlib_socket.AF_INET, "0.0.0.0"))
@@ -427,11 +455,13 @@ def _listen_addresses(host, port, options):
         host.encode("idna")  # as getaddrinfo would, but here: gevent's resolver thread prints failures
         infos = getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
     except (_stdlib_socket.gaierror, UnicodeError) as error:
-        raise lookup_error(error, host)
+        raise lookup_error(error, host) from error
     return [(infos[0][0], infos[0][4][0])]
 
 
-def create_server(options=None, connection_listener=None, **kwargs):
+def create_server(
+    options: dict[str, Any] | Listener | None = None, connection_listener: Listener | None = None, **kwargs: Any
+) -> Server:
     """``net.createServer([options], [connectionListener])``."""
     return Server(options, connection_listener, **kwargs)
 

@@ -25,25 +25,56 @@ readable side is ``_read_state`` (FLOWING decisions live in ``_flowing``) and th
 writable side ``_write_state``.
 """
 
+from __future__ import annotations
+
 import collections
 import errno
 import socket as _stdlib_socket
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, TypedDict, TypeVar, Union, overload
 
 import gevent
+import greenlet
 from gevent import socket as gsocket
 from gevent.event import Event
-import greenlet
 
 from . import args as _args
-from .emitter import EventEmitter
-from .encodings import Decoder, normalize_encoding, to_bytes
-from .errors import NodeError, invalid_arg_type, lookup_error, os_error
+from .emitter import EventEmitter, Listener
+from .encodings import Chunk, Decoder, normalize_encoding, to_bytes
+from .errors import NodeError, NodeTypeError, NodeValueError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
 from .loop import getaddrinfo, next_tick
-from .pipe import Pipe
+from .pipe import Pipe, Writable
 from .timers import IdleTimer
 
-__all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection"]
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for the type checker only: not a runtime dependency
+
+    from .server import Server
+
+__all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection", "AddressInfo"]
+
+
+class AddressInfo(TypedDict, total=False):
+    """What ``address()`` returns: ``{'address', 'family', 'port'}`` for TCP
+    (``family`` is ``'IPv4'`` or ``'IPv6'``), ``{'address'}`` for a Unix socket,
+    ``{}`` for a socket that is not connected."""
+
+    address: str
+    family: str
+    port: int
+
+
+#: ``write()``'s callback: ``callback(None)`` once the bytes went to the kernel, or ``callback(error)``.
+WriteCallback = Callable[[Optional[Exception]], object]
+
+# What the writer queues: a chunk and its write() callback.
+_QueueItem = tuple[Union[bytes, memoryview], Optional[WriteCallback]]
+
+# A peer's address as getpeername()/accept() give it: a tuple for TCP, a path for Unix.
+_Peer = Union[tuple[Any, ...], str, bytes, None]
+
+_W = TypeVar("_W", bound=Writable)
 
 # Connection states.
 NEW = "new"  # constructed, never connected (or connected and closed: see connect())
@@ -68,7 +99,7 @@ _EMPTY = b""
 _CLOSED_BY_US = (errno.EBADF, errno.ENOTSOCK)
 
 
-def _family_name(family):
+def _family_name(family: int) -> str:
     return "IPv6" if family == _stdlib_socket.AF_INET6 else "IPv4"
 
 
@@ -99,14 +130,43 @@ class Socket(EventEmitter):
     #: A reader that never has to wait yields to others after this many reads in a row.
     READS_BEFORE_YIELD = 16
 
-    def __init__(self, options=None, **kwargs):
+    # The slots' types.  A gevent socket is untyped (gevent ships no type
+    # information), so _handle is Any: a gevent socket, or None.
+    _allow_half_open: bool
+    _hwm: int
+    _server: Server | None
+    _handle: Any
+    _refed: bool
+    _no_delay: bool | None
+    _keep_alive: tuple[bool, float] | None
+    _idle: IdleTimer | None
+    _state: str
+    _read_state: str
+    _write_state: str
+    _flowing: bool | None
+    _held: collections.deque[bytes] | None
+    _held_size: int
+    _decoder: Decoder | None
+    _park: Event | None
+    _reader: greenlet.greenlet | None
+    _writer: greenlet.greenlet | None
+    _queue: collections.deque[_QueueItem] | None
+    _queued: int
+    _need_drain: bool
+    _bytes_read: int
+    _bytes_written: int
+    _had_error: bool
+    _peer: _Peer
+    _pipes: list[Pipe] | None
+
+    def __init__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__()
         if options is not None and not isinstance(options, dict):
             raise invalid_arg_type("options", "of type dict", options)
         options = _args.canonical_options({**(options or {}), **kwargs})
         for mode in ("objectMode", "readableObjectMode", "writableObjectMode"):
             if options.get(mode):
-                raise _args.NodeTypeError(
+                raise NodeTypeError(
                     "ERR_INVALID_ARG_VALUE",
                     "The property 'options.%s' is not supported. Received %r" % (mode, options[mode]),
                 )
@@ -137,7 +197,7 @@ class Socket(EventEmitter):
                 self._write_state = FINISHED
             self._reader = next_tick(self._run_reader, None)
 
-    def _apply_socket_options(self, options):
+    def _apply_socket_options(self, options: Mapping[str, Any]) -> None:
         """``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (Node >= 17 socket options)."""
         if options.get("noDelay"):
             self.set_no_delay(True)
@@ -145,7 +205,7 @@ class Socket(EventEmitter):
             delay = options.get("keepAliveInitialDelay") or 0
             self.set_keep_alive(True, delay if isinstance(delay, (int, float)) and delay > 0 else 0)
 
-    def _reset(self):
+    def _reset(self) -> None:
         self._state = NEW
         self._read_state = READING
         self._write_state = WRITABLE
@@ -168,7 +228,7 @@ class Socket(EventEmitter):
         self._pipes = None
 
     @classmethod
-    def _accepted(cls, handle, peer, server, allow_half_open, pause_on_connect):
+    def _accepted(cls, handle: Any, peer: _Peer, server: Server, allow_half_open: bool, pause_on_connect: bool) -> Self:
         """A socket for a connection the server just accepted."""
         self = cls.__new__(cls)
         EventEmitter.__init__(self)
@@ -189,7 +249,7 @@ class Socket(EventEmitter):
         self._reader = next_tick(self._run_reader, server)
         return self
 
-    def _open(self, handle):
+    def _open(self, handle: Any) -> None:
         self._handle = handle
         self._state = OPEN
         if not self._refed:
@@ -202,7 +262,7 @@ class Socket(EventEmitter):
     # ------------------------------------------------------------------
     # connect
 
-    def connect(self, *args, **kwargs):
+    def connect(self, *args: Any, **kwargs: Any) -> Self:
         """``connect(port, [host], [cb])``, ``connect(path, [cb])``, ``connect(options, [cb])``.
 
         Options: ``port``, ``host`` (default ``'localhost'``), ``localAddress``,
@@ -224,7 +284,7 @@ class Socket(EventEmitter):
         self._reader = next_tick(self._run_reader, target)
         return self
 
-    def _connect(self, target):
+    def _connect(self, target: tuple[Any, ...]) -> bool:
         """In the reader greenlet: resolve, connect, emit ``'connect'``.  True on success."""
         kind = target[0]
         try:
@@ -236,7 +296,7 @@ class Socket(EventEmitter):
                 try:
                     handle.connect(path)
                 except OSError as error:
-                    raise os_error(error, "connect", path)
+                    raise os_error(error, "connect", path) from error
             else:
                 handle = self._connect_tcp(*target[1:])
                 if handle is None:
@@ -255,7 +315,9 @@ class Socket(EventEmitter):
             self._start_writer()
         return self._state is OPEN
 
-    def _connect_tcp(self, host, port, family, local_address, local_port):
+    def _connect_tcp(self, host: str, port: int, family: int, local_address: str | None, local_port: int | None) -> Any:
+        failure: OSError | None
+        addresses: list[tuple[int, str]]
         if is_ip(host):
             addresses = [(_stdlib_socket.AF_INET6 if ":" in host else _stdlib_socket.AF_INET, host)]
         else:
@@ -284,13 +346,14 @@ class Socket(EventEmitter):
             try:
                 if local_address is not None or local_port:
                     try:
-                        handle.bind((local_address or ("::" if family_ == _stdlib_socket.AF_INET6 else "0.0.0.0"), local_port or 0))
+                        any_address = "::" if family_ == _stdlib_socket.AF_INET6 else "0.0.0.0"
+                        handle.bind((local_address or any_address, local_port or 0))
                     except OSError as error:
-                        raise os_error(error, "bind", local_address, local_port)
+                        raise os_error(error, "bind", local_address, local_port) from error
                 try:
                     handle.connect((address, port))
                 except OSError as error:
-                    raise os_error(error, "connect", address, port)
+                    raise os_error(error, "connect", address, port) from error
                 return handle
             except OSError as error:
                 handle.close()
@@ -300,12 +363,13 @@ class Socket(EventEmitter):
                 if error.errno not in (errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH,
                                        errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ETIMEDOUT):
                     break
+        assert failure is not None  # there is at least one address, and each one failed
         raise failure
 
     # ------------------------------------------------------------------
     # the reader greenlet
 
-    def _run_reader(self, start):
+    def _run_reader(self, start: tuple[Any, ...] | Server | None) -> None:
         """Body of the reader greenlet: connect or announce, then read until EOF."""
         try:
             if isinstance(start, tuple):
@@ -327,7 +391,7 @@ class Socket(EventEmitter):
             self._destroy(had_error=True)
             raise
 
-    def _read_loop(self):
+    def _read_loop(self) -> None:
         # Straight to the OS socket: gevent's recv() wrapper would cost a Python
         # frame per chunk.  After a short read the kernel buffer is (almost
         # surely) empty, so wait for readiness before the next recv instead of
@@ -390,7 +454,7 @@ class Socket(EventEmitter):
                 streak = 0
                 gevent.sleep(0)
 
-    def _wait_for_reader_turn(self):
+    def _wait_for_reader_turn(self) -> bool:
         """Park until flowing (delivering held data first) or there is room to hold more.
 
         Returns False if the socket closed meanwhile.
@@ -403,12 +467,12 @@ class Socket(EventEmitter):
                     return False
                 if self._flowing:
                     return True
-                continue
+                continue  # type: ignore[unreachable]  # mypy keeps _flowing narrowed, but 'data' handlers may pause()
             if self._flowing is None and (self._held_size < self._hwm or not self._held_size):
                 return True  # room to hold more (at least one chunk, so a FIN is seen)
             self._park_reader()
 
-    def _park_reader(self):
+    def _park_reader(self) -> None:
         # Conditions were checked just before, with no switch since: no wake-up is lost.
         park = self._park
         if park is None:
@@ -416,15 +480,15 @@ class Socket(EventEmitter):
         park.clear()
         park.wait()
 
-    def _wake_reader(self):
+    def _wake_reader(self) -> None:
         if self._park is not None:
             self._park.set()
 
-    def _deliver_held(self):
+    def _deliver_held(self) -> bool:
         """Emit held chunks while flowing.  False if the socket closed meanwhile."""
         held = self._held
         while held and self._flowing:
-            data = held.popleft()
+            data: bytes | str = held.popleft()
             self._held_size -= len(data)
             if self._decoder is not None:
                 data = self._decoder.write(data)
@@ -434,7 +498,7 @@ class Socket(EventEmitter):
                 return False
         return True
 
-    def _finish_reading(self):
+    def _finish_reading(self) -> None:
         """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'."""
         while self._held:
             if not self._flowing:
@@ -475,14 +539,14 @@ class Socket(EventEmitter):
     # ------------------------------------------------------------------
     # flow control of the readable side
 
-    def pause(self):
+    def pause(self) -> Self:
         """Stop reading: the reader parks and stops calling ``recv``."""
         if self._flowing is not False:
             self._flowing = False
             self.emit("pause")
         return self
 
-    def resume(self):
+    def resume(self) -> Self:
         """Start (or restart) delivering ``'data'``."""
         if self._flowing is not True:
             self._flowing = True
@@ -490,14 +554,14 @@ class Socket(EventEmitter):
             self._wake_reader()
         return self
 
-    def is_paused(self):
+    def is_paused(self) -> bool:
         return self._flowing is False
 
-    def _listener_added(self, event):
+    def _listener_added(self, event: str) -> None:
         if event == "data" and self._flowing is None:
             self.resume()
 
-    def set_encoding(self, encoding=None):
+    def set_encoding(self, encoding: str | None = None) -> Self:
         """Deliver ``'data'`` as ``str`` decoded with *encoding* (Node's names)."""
         self._decoder = Decoder(normalize_encoding(encoding))
         return self
@@ -506,11 +570,13 @@ class Socket(EventEmitter):
     # writing
 
     @property
-    def buffer_size(self):
+    def buffer_size(self) -> int:
         """Bytes written but not yet taken by the kernel."""
         return self._queued
 
-    def write(self, data, encoding=None, callback=None):
+    def write(
+        self, data: Chunk, encoding: str | WriteCallback | None = None, callback: WriteCallback | None = None
+    ) -> bool:
         """Queue *data* (bytes-like, or ``str`` in *encoding*); return the back-pressure flag.
 
         Returns ``False`` once the bytes not yet taken by the kernel reach the
@@ -522,8 +588,8 @@ class Socket(EventEmitter):
         if callback is not None and not callable(callback):
             raise invalid_arg_type("callback", "of type function", callback)
         if data is None:
-            raise _args.NodeTypeError("ERR_STREAM_NULL_VALUES", "May not write null values to stream")
-        chunk = to_bytes(data, encoding) if type(data) is not bytes else data
+            raise NodeTypeError("ERR_STREAM_NULL_VALUES", "May not write null values to stream")
+        chunk: bytes | memoryview = to_bytes(data, encoding) if type(data) is not bytes else data
         if self._write_state is not WRITABLE or self._state is CLOSED:
             self._write_refused(callback)
             return False
@@ -558,7 +624,8 @@ class Socket(EventEmitter):
             return False
         return True
 
-    def _write_refused(self, callback):
+    def _write_refused(self, callback: WriteCallback | None) -> None:
+        error: Exception
         if self._read_state is ENDED and not self._allow_half_open and self._write_state is not WRITABLE:
             # Node's writeAfterFIN: the peer ended, so we did too.
             error = os_error(errno.EPIPE, "write")
@@ -571,7 +638,12 @@ class Socket(EventEmitter):
             next_tick(callback, error)
         self._destroy(error)  # no-op (and no 'error') when already destroyed
 
-    def end(self, data=None, encoding=None, callback=None):
+    def end(
+        self,
+        data: Chunk | Listener | None = None,
+        encoding: str | Listener | None = None,
+        callback: Listener | None = None,
+    ) -> Self:
         """Write *data* (if any), then send FIN once everything queued is flushed.
 
         ``callback`` (or a trailing function in any position) runs on ``'finish'``.
@@ -590,7 +662,7 @@ class Socket(EventEmitter):
                 self._start_writer()
         return self
 
-    def _reader_will_finish(self):
+    def _reader_will_finish(self) -> bool:
         """``end()`` from an ``'end'`` handler: the reader sends the FIN once handlers return."""
         return (
             self._read_state is ENDED
@@ -599,13 +671,13 @@ class Socket(EventEmitter):
             and greenlet.getcurrent() is self._reader
         )
 
-    def _start_writer(self):
+    def _start_writer(self) -> None:
         if self._queue is None:
             self._queue = collections.deque()
         if self._writer is None:
             self._writer = next_tick(self._run_writer)
 
-    def _run_writer(self):
+    def _run_writer(self) -> None:
         """Body of the writer greenlet: flush the queue, drain, FIN, finish."""
         try:
             self._flush_queue()
@@ -617,7 +689,7 @@ class Socket(EventEmitter):
         if not self._queue:
             self._queue = None  # idle connections keep no deque
 
-    def _flush_queue(self):
+    def _flush_queue(self) -> None:
         queue = self._queue
         while self._state is OPEN:
             if queue:
@@ -632,7 +704,7 @@ class Socket(EventEmitter):
                 self._send_fin()
             return
 
-    def _send_some(self, queue):
+    def _send_some(self, queue: collections.deque[_QueueItem]) -> bool:
         """Send the head of the queue (joined with what follows, when small)."""
         chunk, callback = queue[0]
         count = 1
@@ -664,7 +736,7 @@ class Socket(EventEmitter):
                 callback(None)
         return True
 
-    def _send_fin(self):
+    def _send_fin(self) -> None:
         """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done."""
         both_done = self._read_state is ENDED
         if not both_done:
@@ -680,7 +752,7 @@ class Socket(EventEmitter):
         if self._state is OPEN and self._read_state is ENDED:
             self._close_after_yield()
 
-    def _close_after_yield(self):
+    def _close_after_yield(self) -> None:
         """Both sides are done: 'close' from this greenlet, after one yield.
 
         The yield lets whoever awaited the last event ('end' or 'finish') run
@@ -694,14 +766,14 @@ class Socket(EventEmitter):
     # ------------------------------------------------------------------
     # closing
 
-    def destroy(self, error=None):
+    def destroy(self, error: BaseException | None = None) -> Self:
         """Close at once: pending writes fail, ``'error'`` (if *error*) then ``'close'``."""
         self._destroy(error)
         return self
 
     destroy_soon = destroy
 
-    def _destroy(self, error=None, had_error=False, inline=False):
+    def _destroy(self, error: BaseException | None = None, had_error: bool = False, inline: bool = False) -> None:
         """Close now; 'error'/'close' follow on the next tick, or at once when *inline*.
 
         *inline* is for the end of a normal lifecycle inside our own reader or
@@ -718,6 +790,7 @@ class Socket(EventEmitter):
             self._peer_cache()
             self._handle.close()
         pending = [cb for _, cb in self._queue or () if cb is not None]
+        failure: NodeError | None
         self._queue = None
         self._queued = 0
         self._held = None
@@ -737,7 +810,7 @@ class Socket(EventEmitter):
         else:
             next_tick(self._emit_close, error, pending, failure)
 
-    def _emit_close(self, error, pending, failure):
+    def _emit_close(self, error: BaseException | None, pending: list[WriteCallback], failure: NodeError | None) -> None:
         try:
             for callback in pending:
                 callback(failure)
@@ -752,7 +825,7 @@ class Socket(EventEmitter):
     # ------------------------------------------------------------------
     # timeouts
 
-    def set_timeout(self, msecs, callback=None):
+    def set_timeout(self, msecs: float, callback: Listener | None = None) -> Self:
         """Emit ``'timeout'`` after *msecs* ms without reads or writes; ``0`` disarms.
 
         The timer never keeps the program alive and closes nothing.
@@ -774,28 +847,29 @@ class Socket(EventEmitter):
             self._idle = IdleTimer(msecs, self._emit_timeout)
         return self
 
-    def _emit_timeout(self):
+    def _emit_timeout(self) -> None:
         if self._state is not CLOSED:
             self.emit("timeout")
 
     # ------------------------------------------------------------------
     # options and addresses
 
-    def set_no_delay(self, no_delay=True):
+    def set_no_delay(self, no_delay: bool = True) -> Self:
         """Disable (``True``, the default argument) or enable Nagle's algorithm."""
         self._no_delay = bool(no_delay)
         if self._handle is not None and self._state is OPEN:
             self._apply_no_delay()
         return self
 
-    def _apply_no_delay(self):
+    def _apply_no_delay(self) -> None:
+        assert self._no_delay is not None  # only called once set
         if self._handle.family in (_stdlib_socket.AF_INET, _stdlib_socket.AF_INET6):
             try:
                 self._handle.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, int(self._no_delay))
             except OSError:
                 pass
 
-    def set_keep_alive(self, enable=False, initial_delay=0):
+    def set_keep_alive(self, enable: bool = False, initial_delay: float = 0) -> Self:
         """Turn TCP keep-alive on or off; *initial_delay* in ms (``0`` keeps the system's)."""
         if callable(enable) or callable(initial_delay):
             raise invalid_arg_type("enable", "of type boolean", enable)
@@ -805,7 +879,8 @@ class Socket(EventEmitter):
             self._apply_keep_alive()
         return self
 
-    def _apply_keep_alive(self):
+    def _apply_keep_alive(self) -> None:
+        assert self._keep_alive is not None  # only called once set
         enable, delay = self._keep_alive
         handle = self._handle
         if handle.family not in (_stdlib_socket.AF_INET, _stdlib_socket.AF_INET6):
@@ -818,7 +893,7 @@ class Socket(EventEmitter):
         except OSError:
             pass
 
-    def address(self):
+    def address(self) -> AddressInfo:
         """``{'port', 'family', 'address'}`` of the local end; ``{}`` when not connected."""
         if self._handle is None or self._state is not OPEN:
             return {}
@@ -827,7 +902,7 @@ class Socket(EventEmitter):
         except OSError:
             return {}
 
-    def _peer_cache(self):
+    def _peer_cache(self) -> _Peer:
         if self._peer is None and self._handle is not None:
             try:
                 self._peer = self._handle.getpeername()
@@ -835,7 +910,12 @@ class Socket(EventEmitter):
                 pass
         return self._peer
 
-    def _peer_field(self, key):
+    @overload
+    def _peer_field(self, key: Literal["port"]) -> int | None: ...
+    @overload
+    def _peer_field(self, key: Literal["address", "family"]) -> str | None: ...
+
+    def _peer_field(self, key: Literal["address", "family", "port"]) -> str | int | None:
         if self._handle is None:
             return None
         peer = self._peer_cache()
@@ -844,40 +924,40 @@ class Socket(EventEmitter):
         return _describe(peer, self._handle.family)[key]
 
     @property
-    def remote_address(self):
+    def remote_address(self) -> str | None:
         return self._peer_field("address")
 
     @property
-    def remote_port(self):
+    def remote_port(self) -> int | None:
         return self._peer_field("port")
 
     @property
-    def remote_family(self):
+    def remote_family(self) -> str | None:
         return self._peer_field("family")
 
     @property
-    def local_address(self):
+    def local_address(self) -> str | None:
         return self.address().get("address")
 
     @property
-    def local_port(self):
+    def local_port(self) -> int | None:
         return self.address().get("port")
 
     @property
-    def local_family(self):
+    def local_family(self) -> str | None:
         return self.address().get("family")
 
     @property
-    def server(self):
+    def server(self) -> Server | None:
         """The Server that accepted this socket (``None`` for a client)."""
         return self._server
 
     @property
-    def bytes_read(self):
+    def bytes_read(self) -> int:
         return self._bytes_read
 
     @property
-    def bytes_written(self):
+    def bytes_written(self) -> int:
         """Bytes accepted by ``write()`` (sent or still queued), as Node counts."""
         return self._bytes_written
 
@@ -885,27 +965,27 @@ class Socket(EventEmitter):
     # state
 
     @property
-    def connecting(self):
+    def connecting(self) -> bool:
         return self._state is CONNECTING
 
     @property
-    def pending(self):
+    def pending(self) -> bool:
         return self._handle is None or self._state is not OPEN
 
     @property
-    def destroyed(self):
+    def destroyed(self) -> bool:
         return self._state is CLOSED
 
     @property
-    def readable(self):
+    def readable(self) -> bool:
         return self._state is not CLOSED and self._read_state is not ENDED
 
     @property
-    def writable(self):
+    def writable(self) -> bool:
         return self._state is not CLOSED and self._write_state is WRITABLE
 
     @property
-    def ready_state(self):
+    def ready_state(self) -> str:
         if self._state is CONNECTING:
             return "opening"
         readable, writable = self.readable, self.writable
@@ -918,26 +998,26 @@ class Socket(EventEmitter):
         return "closed"
 
     @property
-    def allow_half_open(self):
+    def allow_half_open(self) -> bool:
         return self._allow_half_open
 
     @property
-    def timeout(self):
+    def timeout(self) -> float | None:
         """The idle timeout in ms (``None`` when not set); assigning calls ``setTimeout``."""
         return self._idle.msecs if self._idle is not None else None
 
     @timeout.setter
-    def timeout(self, msecs):
+    def timeout(self, msecs: float | None) -> None:
         self.set_timeout(msecs or 0)
 
-    def ref(self):
+    def ref(self) -> Self:
         """Keep ``run()`` alive while this socket is open (the default)."""
         self._refed = True
         if self._handle is not None and self._state is not CLOSED:
             self._handle.ref = True
         return self
 
-    def unref(self):
+    def unref(self) -> Self:
         """Let ``run()`` return even though this socket is open."""
         self._refed = False
         if self._handle is not None and self._state is not CLOSED:
@@ -947,7 +1027,7 @@ class Socket(EventEmitter):
     # ------------------------------------------------------------------
     # pipe
 
-    def pipe(self, destination, end=True):
+    def pipe(self, destination: _W, end: bool = True) -> _W:
         """Move everything read into *destination*, with back-pressure; returns it."""
         pipe = Pipe(self, destination, end)
         if self._pipes is None:
@@ -957,25 +1037,28 @@ class Socket(EventEmitter):
         self.resume()
         return destination
 
-    def unpipe(self, destination=None):
+    def unpipe(self, destination: Writable | None = None) -> Self:
         """Stop piping into *destination* (or into every destination)."""
-        for pipe in list(self._pipes or ()):
-            if destination is None or pipe.destination is destination:
-                pipe.detach()
-                self._pipes.remove(pipe)
+        pipes = self._pipes
+        if pipes:
+            for pipe in list(pipes):
+                if destination is None or pipe.destination is destination:
+                    pipe.detach()
+                    pipes.remove(pipe)
         if not self._pipes and not self.listeners("data"):
             self.pause()
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._state is OPEN:
             read = "paused" if self._flowing is False else ("flowing" if self._flowing else "held")
             if self._read_state is not READING:
                 read = self._read_state
-            state = "open read=%s write=%s" % (read, _size(self._queued) if self._write_state is WRITABLE else self._write_state)
+            write = _size(self._queued) if self._write_state is WRITABLE else self._write_state
+            state = "open read=%s write=%s" % (read, write)
         else:
             state = self._state
-        peer = self._peer or ""
+        peer: object = self._peer or ""
         return "<%s %s%s>" % (type(self).__name__, state, " peer=%s" % (peer,) if peer else "")
 
     # Node's spellings.
@@ -1001,33 +1084,33 @@ class Socket(EventEmitter):
 Stream = Socket
 
 
-def _size(nbytes):
+def _size(nbytes: int) -> str:
     if nbytes < 1024:
         return "%d B" % nbytes
     return "%d KiB" % (nbytes // 1024)
 
 
-def _describe(sockaddr, family):
+def _describe(sockaddr: Any, family: int) -> AddressInfo:
     if family == _stdlib_socket.AF_UNIX:
         return {"address": sockaddr if isinstance(sockaddr, str) else sockaddr.decode(errors="replace")}
     return {"address": sockaddr[0], "family": _family_name(family), "port": sockaddr[1]}
 
 
-def _adopt_fd(fd):
+def _adopt_fd(fd: object) -> Any:
     if isinstance(fd, bool) or not isinstance(fd, int):
         raise invalid_arg_type("fd", "of type int", fd)
     if not 0 <= fd <= 2147483647:
-        raise _args.NodeValueError(
+        raise NodeValueError(
             "ERR_OUT_OF_RANGE",
             'The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received %r' % (fd,),
         )
     try:
         return gsocket.socket(fileno=fd)
     except OSError as error:
-        raise os_error(error, "open")
+        raise os_error(error, "open") from error
 
 
-def _validate_connect_options(options):
+def _validate_connect_options(options: Mapping[str, Any]) -> tuple[Any, ...]:
     """``(kind, ...)`` describing the target: ``('path', path)`` or ``('tcp', host, port, ...)``."""
     path = options.get("path")
     if path is not None:
@@ -1040,16 +1123,16 @@ def _validate_connect_options(options):
     host = options.get("host")
     if host is not None and not isinstance(host, str):
         raise invalid_arg_type("hostname", "of type string", host)
-    family = options.get("family") or 0
+    family: Any = options.get("family") or 0
     family = {"IPv4": 4, "IPv6": 6}.get(family, family)  # as address() reports it
     if family not in (0, 4, 6):
-        raise _args.NodeValueError(
+        raise NodeValueError(
             "ERR_INVALID_ARG_VALUE", "The argument 'family' must be one of: 0, 4, 6. Received %r" % (family,)
         )
     af = {0: _stdlib_socket.AF_UNSPEC, 4: _stdlib_socket.AF_INET, 6: _stdlib_socket.AF_INET6}[family]
     local_address = options.get("localAddress")
     if local_address is not None and not is_ip(local_address):
-        raise _args.NodeValueError(  # Node: TypeError; a bad value is a ValueError here (SPEC 6)
+        raise NodeValueError(  # Node: TypeError; a bad value is a ValueError here (SPEC 6)
             "ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s" % (local_address,)
         )
     local_port = options.get("localPort")
@@ -1060,14 +1143,14 @@ def _validate_connect_options(options):
     return ("tcp", host or "localhost", port, af, local_address, local_port)
 
 
-class _MissingArgs(_args.NodeTypeError):
-    def __init__(self):
+class _MissingArgs(NodeTypeError):
+    def __init__(self) -> None:
         super().__init__(
             "ERR_MISSING_ARGS", 'The "options" or "port" or "path" argument must be specified'
         )
 
 
-def connect(*args, **kwargs):
+def connect(*args: Any, **kwargs: Any) -> Socket:
     """``net.connect``: a new :class:`Socket` connecting as ``Socket.connect`` takes it."""
     options, callback = _args.normalize_args(args, kwargs)
     socket_options = {
