@@ -9,6 +9,7 @@ blocks holds up only its own connection.
 """
 
 import errno
+import numbers
 import os
 import socket as _stdlib_socket
 import stat
@@ -23,6 +24,9 @@ from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os
 from .ip import is_ip
 from .loop import getaddrinfo, next_tick
 from .socket import Socket, _describe
+
+# listen(2) takes a C int; larger backlogs are capped by the kernel anyway.
+_MAX_BACKLOG = 2**31 - 1
 
 __all__ = ["Server", "create_server", "createServer"]
 
@@ -94,6 +98,8 @@ class Server(EventEmitter):
         options, callback = _args.normalize_args(args, kwargs)
         if handle is None:
             handle = options.get("handle") or options.get("_handle")
+            if handle is not None and not (_is_handle(handle) or isinstance(handle, dict)):
+                raise _args.invalid_options(options)
             if handle is None and _is_fd(options.get("fd")):
                 handle = {"fd": options["fd"]}
         backlog = options.get("backlog")
@@ -104,7 +110,11 @@ class Server(EventEmitter):
                 if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
                     backlog = candidate
                     break
-        backlog = self.BACKLOG if backlog is None else _args.validate_int(backlog, "backlog")
+        if backlog is None:
+            backlog = self.BACKLOG
+        else:
+            # Node hands any number to libuv; the kernel caps it at somaxconn anyway.
+            backlog = min(_args.validate_int(backlog, "backlog"), _MAX_BACKLOG)
         given_options = bool(args) and isinstance(args[0], dict)
         if handle is not None:
             bind = lambda: _adopt_handle(handle, backlog)  # noqa: E731
@@ -113,6 +123,7 @@ class Server(EventEmitter):
             path = options["path"]
             if not (isinstance(path, bytes) or _args.is_pipe_name(path)):
                 raise _args.invalid_options(options)
+            _args.validate_unix_path(path)
             bind = lambda: self._bind_unix(path, backlog, options)  # noqa: E731
         elif "port" in options or not given_options:
             port = options.get("port")
@@ -159,10 +170,14 @@ class Server(EventEmitter):
             if mode:
                 os.chmod(path, os.stat(path).st_mode | mode)
             handle.listen(backlog)
+            # Who the file at *path* is, so close() removes it only if it is still
+            # ours (someone may have removed it and bound the path meanwhile).
+            # Linux's abstract names (a leading NUL) have no file.
+            identity = None if path[:1] in ("\0", b"\0") else _file_identity(os.stat(path))
         except OSError as error:
             handle.close()
             raise os_error(error, "listen", path, None)
-        self._unix_path = path
+        self._unix_path = (path, identity) if identity is not None else None
         return handle
 
     def _bind_tcp(self, host, port, backlog, options):
@@ -281,9 +296,9 @@ class Server(EventEmitter):
         if handle is not None:
             handle.close()
         if self._unix_path is not None:
-            path, self._unix_path = self._unix_path, None
+            (path, identity), self._unix_path = self._unix_path, None
             try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
+                if _file_identity(os.stat(path)) == identity:
                     os.unlink(path)
             except OSError:
                 pass
@@ -363,11 +378,29 @@ class Server(EventEmitter):
     def maxConnections(self, value):
         self.max_connections = value
 
+    @property
+    def max_connections(self):
+        """Refuse (and ``'drop'``) connections beyond this many; ``None`` or ``0``: no limit."""
+        return self._max_connections
+
+    @max_connections.setter
+    def max_connections(self, value):
+        # Checked here, not at the next accept: a bad value must not kill the acceptor.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise invalid_arg_type("maxConnections", "of type number", value)
+        if value is not None and value != value:
+            value = None  # NaN: no connection count is ever >= NaN, as in Node
+        self._max_connections = value
+
 
 def _is_handle(value):
     return isinstance(value, (Server, Socket)) or (
         not isinstance(value, (dict, str, bytes, int, float)) and hasattr(value, "fileno")
     )
+
+
+def _file_identity(status):
+    return (status.st_dev, status.st_ino, stat.S_IFMT(status.st_mode))
 
 
 def _is_fd(fd):
@@ -389,6 +422,9 @@ def _adopt_handle(handle, backlog=Server.BACKLOG):
         fd = handle.fileno()
     try:
         duplicate = os.dup(fd)
+    except OverflowError:
+        # Beyond a C int: no descriptor can have that number (libuv: EINVAL).
+        raise os_error(errno.EINVAL, "listen") from None
     except OSError as error:
         raise os_error(error, "listen")
     try:
