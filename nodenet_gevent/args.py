@@ -100,6 +100,22 @@ def is_pipe_name(value: object) -> bool:
     return isinstance(value, str) and _as_number(value) is None
 
 
+def validate_unix_path(path: str | bytes) -> str | bytes:
+    """A Unix socket path with a NUL after its first byte is refused.
+
+    The kernel would cut it at the NUL (Node lets that happen silently) and the
+    file created would not be the one asked for.  A leading NUL is Linux's
+    abstract namespace and is fine.
+    """
+    nul: Any = "\0" if isinstance(path, str) else b"\0"  # the NUL of path's type
+    if nul in path[1:]:
+        raise NodeValueError(
+            "ERR_INVALID_ARG_VALUE",
+            "The argument 'path' must be a string without null bytes. Received %r" % (path,),
+        )
+    return path
+
+
 def _is_options(value: object) -> bool:
     return isinstance(value, dict)
 

@@ -32,6 +32,9 @@ from .socket import AddressInfo, Socket, _describe, _Peer
 if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
+# listen(2) takes a C int; larger backlogs are capped by the kernel anyway.
+_MAX_BACKLOG = 2**31 - 1
+
 __all__ = ["Server", "create_server", "createServer"]
 
 # Server states.
@@ -62,9 +65,9 @@ class Server(EventEmitter):
     # gevent ships no type information: _handle is a gevent socket (Any), or None.
     _handle: Any
     _acceptor: greenlet.greenlet | None
-    _unix_path: str | bytes | None
-    #: Refuse connections beyond this many (``None`` or ``0``: no limit); Node's ``maxConnections``.
-    max_connections: int | None
+    # A Unix socket file we created, and who it is (see _file_identity), to unlink on close.
+    _unix_path: tuple[str | bytes, tuple[int, int, int]] | None
+    _max_connections: float | None
 
     def __init__(
         self,
@@ -116,6 +119,8 @@ class Server(EventEmitter):
         options, callback = _args.normalize_args(args, kwargs)
         if handle is None:
             handle = options.get("handle") or options.get("_handle")
+            if handle is not None and not (_is_handle(handle) or isinstance(handle, dict)):
+                raise _args.invalid_options(options)
             if handle is None and _is_fd(options.get("fd")):
                 handle = {"fd": options["fd"]}
         backlog = options.get("backlog")
@@ -126,7 +131,11 @@ class Server(EventEmitter):
                 if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
                     backlog = candidate
                     break
-        backlog = self.BACKLOG if backlog is None else _args.validate_int(backlog, "backlog")
+        if backlog is None:
+            backlog = self.BACKLOG
+        else:
+            # Node hands any number to libuv; the kernel caps it at somaxconn anyway.
+            backlog = min(_args.validate_int(backlog, "backlog"), _MAX_BACKLOG)
         given_options = bool(args) and isinstance(args[0], dict)
         bind: Callable[[], Any]  # returns the listening gevent socket
         if handle is not None:
@@ -136,6 +145,7 @@ class Server(EventEmitter):
             path = options["path"]
             if not (isinstance(path, bytes) or _args.is_pipe_name(path)):
                 raise _args.invalid_options(options)
+            _args.validate_unix_path(path)
             bind = lambda: self._bind_unix(path, backlog, options)  # noqa: E731
         elif "port" in options or not given_options:
             port = options.get("port")
@@ -182,10 +192,14 @@ class Server(EventEmitter):
             if mode:
                 os.chmod(path, os.stat(path).st_mode | mode)
             handle.listen(backlog)
+            # Who the file at *path* is, so close() removes it only if it is still
+            # ours (someone may have removed it and bound the path meanwhile).
+            # Linux's abstract names (a leading NUL) have no file.
+            identity = None if path[:1] in ("\0", b"\0") else _file_identity(os.stat(path))
         except OSError as error:
             handle.close()
             raise os_error(error, "listen", path, None) from error
-        self._unix_path = path
+        self._unix_path = (path, identity) if identity is not None else None
         return handle
 
     def _bind_tcp(self, host: str | None, port: int, backlog: int, options: Mapping[str, Any]) -> Any:
@@ -308,9 +322,9 @@ class Server(EventEmitter):
         if handle is not None:
             handle.close()
         if self._unix_path is not None:
-            path, self._unix_path = self._unix_path, None
+            (path, identity), self._unix_path = self._unix_path, None
             try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
+                if _file_identity(os.stat(path)) == identity:
                     os.unlink(path)
             except OSError:
                 pass
@@ -384,18 +398,36 @@ class Server(EventEmitter):
     getConnections = get_connections
 
     @property
-    def maxConnections(self) -> int | None:
+    def maxConnections(self) -> float | None:
         return self.max_connections
 
     @maxConnections.setter
-    def maxConnections(self, value: int | None) -> None:
+    def maxConnections(self, value: object) -> None:
         self.max_connections = value
+
+    @property
+    def max_connections(self) -> float | None:
+        """Refuse (and ``'drop'``) connections beyond this many; ``None`` or ``0``: no limit."""
+        return self._max_connections
+
+    @max_connections.setter
+    def max_connections(self, value: object) -> None:
+        # Checked here, not at the next accept: a bad value must not kill the acceptor.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, _args._Real)):
+            raise invalid_arg_type("maxConnections", "of type number", value)
+        if value is not None and value != value:
+            value = None  # NaN: no connection count is ever >= NaN, as in Node
+        self._max_connections = value
 
 
 def _is_handle(value: object) -> bool:
     return isinstance(value, (Server, Socket)) or (
         not isinstance(value, (dict, str, bytes, int, float)) and hasattr(value, "fileno")
     )
+
+
+def _file_identity(status: os.stat_result) -> tuple[int, int, int]:
+    return (status.st_dev, status.st_ino, stat.S_IFMT(status.st_mode))
 
 
 def _is_fd(fd: object) -> bool:
@@ -417,6 +449,9 @@ def _adopt_handle(handle: Any, backlog: int = Server.BACKLOG) -> Any:
         fd = handle.fileno()
     try:
         duplicate = os.dup(fd)
+    except OverflowError:
+        # Beyond a C int: no descriptor can have that number (libuv: EINVAL).
+        raise os_error(errno.EINVAL, "listen") from None
     except OSError as error:
         raise os_error(error, "listen") from error
     try:

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import collections
 import errno
+import os
 import socket as _stdlib_socket
+import stat
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, TypedDict, TypeVar, Union, overload
 
@@ -654,7 +656,7 @@ class Socket(EventEmitter):
             encoding, callback = None, encoding
         if data is not None:
             self.write(data, encoding)
-        if callback is not None:
+        if callable(callback):  # as Node: anything else in that place is ignored
             self.once("finish", callback)
         if self._write_state is WRITABLE and self._state is not CLOSED:
             self._write_state = ENDING
@@ -723,7 +725,14 @@ class Socket(EventEmitter):
                 self._handle.sendall(chunk)
         except OSError as error:
             if self._state is not CLOSED:
-                self._destroy(os_error(error, "write"))
+                failure = os_error(error, "write")
+                # The writes that failed get their own error (before 'error', as in
+                # Node); the ones queued behind them get ERR_STREAM_DESTROYED.
+                for _ in range(count):
+                    _, callback = queue.popleft()
+                    if callback is not None:
+                        next_tick(callback, failure)
+                self._destroy(failure)
             return False
         if self._state is not OPEN:
             return False
@@ -849,7 +858,13 @@ class Socket(EventEmitter):
 
     def _emit_timeout(self) -> None:
         if self._state is not CLOSED:
-            self.emit("timeout")
+            try:
+                self.emit("timeout")
+            except BaseException:
+                # As in the reader and the writer: a handler that raises ends
+                # this socket only; gevent reports the exception.
+                self._destroy(had_error=True)
+                raise
 
     # ------------------------------------------------------------------
     # options and addresses
@@ -1104,10 +1119,35 @@ def _adopt_fd(fd: object) -> Any:
             "ERR_OUT_OF_RANGE",
             'The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received %r' % (fd,),
         )
+    kind = _fd_type(fd)
+    if kind is not None:
+        # Node can also wrap a pipe or a tty in a Socket; we wrap stream sockets only.
+        raise NodeTypeError("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s" % kind)
     try:
         return gsocket.socket(fileno=fd)
     except OSError as error:
         raise os_error(error, "open") from error
+
+
+def _fd_type(fd: int) -> str | None:
+    """``None`` for a stream socket, else the name libuv's guess_handle gives *fd*."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return "UNKNOWN"
+    if stat.S_ISFIFO(mode):
+        return "PIPE"
+    if stat.S_ISCHR(mode) and os.isatty(fd):
+        return "TTY"
+    if not stat.S_ISSOCK(mode):
+        return "FILE"
+    try:
+        with _stdlib_socket.socket(fileno=os.dup(fd)) as probe:
+            if probe.type == _stdlib_socket.SOCK_STREAM:
+                return None
+            return "UDP" if probe.type == _stdlib_socket.SOCK_DGRAM else "UNKNOWN"
+    except OSError:
+        return "UNKNOWN"
 
 
 def _validate_connect_options(options: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -1116,16 +1156,17 @@ def _validate_connect_options(options: Mapping[str, Any]) -> tuple[Any, ...]:
     if path is not None:
         if not isinstance(path, (str, bytes)):
             raise invalid_arg_type("options.path", "of type string", path)
-        return ("path", path)
+        return ("path", _args.validate_unix_path(path))
     if options.get("port") is None:
         raise _MissingArgs()
     port = _args.validate_port(options["port"])
     host = options.get("host")
     if host is not None and not isinstance(host, str):
         raise invalid_arg_type("hostname", "of type string", host)
-    family: Any = options.get("family") or 0
-    family = {"IPv4": 4, "IPv6": 6}.get(family, family)  # as address() reports it
-    if family not in (0, 4, 6):
+    family = options.get("family") or 0
+    if family == "IPv4" or family == "IPv6":  # as address() reports it
+        family = int(family[3])
+    if isinstance(family, bool) or family not in (0, 4, 6):
         raise NodeValueError(
             "ERR_INVALID_ARG_VALUE", "The argument 'family' must be one of: 0, 4, 6. Received %r" % (family,)
         )
