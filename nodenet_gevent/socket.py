@@ -934,7 +934,7 @@ class Socket(EventEmitter):
         if self._handle is None:
             return None
         peer = self._peer_cache()
-        if not peer or isinstance(peer, str):
+        if not peer or isinstance(peer, (str, bytes)):  # a Unix peer: a path, or an abstract name
             return None
         return _describe(peer, self._handle.family)[key]
 

@@ -65,6 +65,26 @@ def test_connect_unix_path_forms(track, must_call):
     assert server.address() == path
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/net/unix"), reason="Linux's abstract Unix namespace")
+def test_abstract_unix_name_has_no_remote_address_fields(track):
+    # node: remoteAddress/remoteFamily/remotePort are undefined on a Unix socket,
+    # an abstract name (a leading NUL; getpeername() gives bytes) included.
+    name = "\0nodenet-test-%d-%d" % (os.getpid(), id(track))
+    accepted = []
+    server = track.server(lambda c: (accepted.append(c), c.pipe(c)))
+    server.listen(name)
+    net.once(server, "listening", timeout=5)
+    assert server.address() == name
+    assert not os.path.exists(name[1:])
+    sock = track.connect(name)
+    net.once(sock, "connect", timeout=5)
+    wait_until(lambda: accepted, message="accepted")
+    for side in (sock, accepted[0]):
+        assert (side.remote_address, side.remote_family, side.remote_port) == (None, None, None)
+    sock.end(b"abstract")
+    assert read_all(sock) == b"abstract"
+
+
 def test_connect_event_not_missed_when_registered_after_call(track):
     server = track.listen(echo)
     sock = track.connect(server.address()["port"], "127.0.0.1")
