@@ -26,6 +26,8 @@ from .socket import Socket, _describe
 
 __all__ = ["Server", "create_server", "createServer"]
 
+_SOCK_STREAM = int(_stdlib_socket.SOCK_STREAM)
+
 # Server states.
 IDLE = "idle"
 LISTENING = "listening"
@@ -201,12 +203,26 @@ class Server(EventEmitter):
     # accept
 
     def _accept_loop(self, handle):
+        # Straight to the OS socket's _accept() (the C call: a descriptor and an
+        # address): gevent's accept() wrapper costs a dozen Python calls per
+        # connection, most of them turning the listener's type into an enum.
+        # Accept until EAGAIN, then wait for readiness, as libuv does.
+        if self._handle is not handle:
+            return  # closed before this greenlet first ran
+        raw_accept = handle._sock._accept
+        wait, read_event = handle._wait, handle._read_event
+        family, proto = int(handle.family), handle.proto
+        make_socket = gsocket.socket
         delay = 0.0
         accepted = 0
         while self._handle is handle:
             try:
-                conn, peer = handle.accept()
-            except OSError as error:
+                try:
+                    fd, peer = raw_accept()
+                except BlockingIOError:
+                    wait(read_event)
+                    continue
+            except OSError as error:  # also gevent's "closed in another greenlet" from wait()
                 if self._handle is not handle:
                     return  # closed under us
                 if error.errno in self.BACKOFF_ERRNOS:
@@ -218,6 +234,7 @@ class Server(EventEmitter):
                 self.emit("error", os_error(error, "accept"))
                 return
             delay = 0.0
+            conn = make_socket(family, _SOCK_STREAM, proto, fileno=fd)
             if self.max_connections and len(self._connections) >= self.max_connections:  # 0: no limit (Node)
                 self._drop(conn, peer)
                 continue
