@@ -14,6 +14,7 @@ both sides of the comparison alike.
 
 import argparse
 import collections
+import gc
 import os
 import sys
 import tempfile
@@ -85,14 +86,14 @@ def main():
     loadgen = _run.build_loadgen("gcc")
     gevent.sleep(0.1)  # 'listening' and the acceptor start
     counts = collections.Counter()
-    c_calls = [0]
+    c_counts = collections.Counter()
 
     def profile(frame, event, arg):
         if event == "call":
             code = frame.f_code
             counts[(os.path.basename(code.co_filename), code.co_firstlineno, code.co_name)] += 1
         elif event == "c_call":
-            c_calls[0] += 1
+            c_counts[getattr(arg, "__qualname__", None) or getattr(arg, "__name__", repr(arg))] += 1
 
     out_file = tempfile.TemporaryFile()
     proc = gevent.subprocess.Popen(
@@ -100,21 +101,37 @@ def main():
          "-t", str(opts.seconds), "-w", "0"],
         stdout=out_file,
     )
+    gc_stats = {"runs": [0, 0, 0], "collected": 0}
+
+    def on_gc(phase, info):
+        if phase == "stop":
+            gc_stats["runs"][info["generation"]] += 1
+            gc_stats["collected"] += info["collected"]
+
     gevent.sleep(0)
+    gc.callbacks.append(on_gc)
     sys.setprofile(profile)
     try:
         proc.wait()  # a child watcher: no Python work of its own while waiting
     finally:
         sys.setprofile(None)
+        gc.callbacks.remove(on_gc)
     out_file.seek(0)
     out = out_file.read()
     conns = state["conns"]
     result = _run._parse_json_line(out.decode())
     total = sum(counts.values())
     print("%s: %d connections (loadgen errors %s); per connection: %.1f Python calls, %.1f C calls"
-          % (opts.server, conns, result.get("errors"), total / conns, c_calls[0] / conns))
+          % (opts.server, conns, result.get("errors"), total / conns, sum(c_counts.values()) / conns))
+    print("  cyclic garbage: %.1f objects per connection (collections per 1000 connections: "
+          "gen0 %.0f, gen1 %.1f, gen2 %.2f)" % ((gc_stats["collected"] / conns,)
+                                                 + tuple(1000.0 * n / conns for n in gc_stats["runs"])))
     for (filename, line, name), n in counts.most_common(opts.top):
         print("  %7.2f  %s:%d %s" % (n / conns, filename, line, name))
+    if opts.top:
+        print("  C functions:")
+    for name, n in c_counts.most_common(opts.top):
+        print("  %7.2f  %s" % (n / conns, name))
 
 
 if __name__ == "__main__":

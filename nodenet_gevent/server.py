@@ -260,10 +260,6 @@ class Server(EventEmitter):
         conn.close()
         next_tick(self.emit, "drop", info)
 
-    def _connection_opened(self, sock):
-        """In the new connection's reader greenlet: announce it."""
-        self.emit("connection", sock)
-
     def _connection_closed(self, sock):
         self._connections.discard(sock)
         if self._state is not LISTENING and not self._connections:

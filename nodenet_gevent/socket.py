@@ -311,14 +311,17 @@ class Socket(EventEmitter):
             if isinstance(start, tuple):
                 if not self._connect(start):
                     return
-            elif start is not None:  # the accepting server
-                start._connection_opened(self)
+            elif start is not None:  # the accepting server: announce the connection
+                start.emit("connection", self)
                 if self._state is not OPEN:
                     return
+            # Whether a handler of the user's ran since this greenlet last
+            # yielded: then it yields before sending the FIN (see _finish_reading).
+            fresh = True
             if self._read_state is READING:
-                self._read_loop()
+                fresh = self._read_loop()
             if self._state is OPEN and self._read_state is EOF:
-                self._finish_reading()
+                self._finish_reading(fresh)
         except gevent.GreenletExit:
             self._destroy()
         except BaseException:
@@ -333,12 +336,16 @@ class Socket(EventEmitter):
         # surely) empty, so wait for readiness before the next recv instead of
         # paying for an EAGAIN, as libuv does.  A reader whose socket is always
         # ready yields after a streak, so it cannot starve other connections.
+        #
+        # At EOF returns whether 'data' (or 'connection'/'connect') handlers
+        # ran since the last yield ("fresh"): what they scheduled has not run yet.
         handle = self._handle
         recv = handle._sock.recv
         wait, read_event = handle._wait, handle._read_event
         size = self.READ_SIZE
         streak = 0
         must_wait = False
+        fresh = True
         while True:
             if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
                 return
@@ -350,6 +357,7 @@ class Socket(EventEmitter):
                     if self._state is not CLOSED:
                         self._destroy(os_error(error, "read"))
                     return
+                fresh = False
                 if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
                     return
             try:
@@ -364,7 +372,7 @@ class Socket(EventEmitter):
             if not data:
                 if self._state is OPEN:
                     self._read_state = EOF
-                return
+                return fresh
             nbytes = len(data)
             must_wait = nbytes < size
             self._bytes_read += nbytes
@@ -372,6 +380,7 @@ class Socket(EventEmitter):
                 self._idle.touch()
             if self._flowing and not self._held:  # held data goes first
                 decoder = self._decoder
+                fresh = True
                 if decoder is not None:
                     data = decoder.write(data)
                     if data:
@@ -389,6 +398,7 @@ class Socket(EventEmitter):
             if streak >= self.READS_BEFORE_YIELD:
                 streak = 0
                 gevent.sleep(0)
+                fresh = False
 
     def _wait_for_reader_turn(self):
         """Park until flowing (delivering held data first) or there is room to hold more.
@@ -434,9 +444,19 @@ class Socket(EventEmitter):
                 return False
         return True
 
-    def _finish_reading(self):
-        """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'."""
+    def _finish_reading(self, fresh):
+        """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'.
+
+        Then, without allowHalfOpen, our FIN, 'finish' and 'close' -- here, with
+        no writer greenlet, when nothing is left to flush.  As in Node, what
+        the handlers scheduled must run before that: so this greenlet yields
+        once first if a handler of the user's ran since it last yielded (*fresh*,
+        from the read loop, or an 'end' listener).  When none did, nothing can
+        be waiting to run and the yield -- two greenlet switches per connection
+        -- is skipped.
+        """
         while self._held:
+            fresh = True
             if not self._flowing:
                 self._park_reader()
                 if self._state is not OPEN:
@@ -447,30 +467,35 @@ class Socket(EventEmitter):
         if self._decoder is not None:
             tail = self._decoder.end()
             if tail:
+                fresh = True
                 self.emit("data", tail)
                 if self._state is not OPEN:
                     return
         self._read_state = ENDED
-        self.emit("end")
-        if self._state is not OPEN:
-            return
+        handlers = self._events.get("end")
+        if handlers:
+            # Looked at before emitting: once() listeners remove themselves.
+            fresh = fresh or _runs_user_code(handlers)
+            self.emit("end")
+            if self._state is not OPEN:
+                return
         if self._write_state is WRITABLE and not self._allow_half_open:
             self._write_state = ENDING
         if self._write_state is ENDING and self._writer is None and not self._queue:
             # Nothing left to flush: finish here rather than start a writer
-            # greenlet just for the FIN.  Yield once first so that, as in Node,
-            # what the 'end' handlers scheduled runs before our FIN and 'close'.
-            gevent.sleep(0)
-            if self._state is not OPEN or self._write_state is not ENDING:
-                return
+            # greenlet just for the FIN.
+            if fresh:
+                gevent.sleep(0)
+                if self._state is not OPEN or self._write_state is not ENDING:
+                    return
             if self._writer is None and not self._queue:
-                self._send_fin()
+                self._send_fin(always_yield=False)
             else:
                 self._start_writer()
         elif self._write_state is ENDING:
             self._start_writer()
         elif self._write_state is FINISHED:
-            self._close_after_yield()
+            self._close_after_yield(fresh)
 
     # ------------------------------------------------------------------
     # flow control of the readable side
@@ -666,8 +691,12 @@ class Socket(EventEmitter):
                 callback(None)
         return True
 
-    def _send_fin(self):
-        """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done."""
+    def _send_fin(self, always_yield=True):
+        """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done.
+
+        Before 'close' it yields if 'finish' handlers ran -- or always, in the
+        writer, where write callbacks and 'drain' handlers may have just run.
+        """
         both_done = self._read_state is ENDED
         if not both_done:
             # With the peer's FIN already read, close() sends ours: skip the syscall.
@@ -678,18 +707,24 @@ class Socket(EventEmitter):
                     self._destroy(os_error(error, "shutdown"))
                     return
         self._write_state = FINISHED
-        self.emit("finish")
+        handlers = self._events.get("finish")
+        if handlers:
+            always_yield = always_yield or _runs_user_code(handlers)  # before: once() listeners go
+            self.emit("finish")
         if self._state is OPEN and self._read_state is ENDED:
-            self._close_after_yield()
+            self._close_after_yield(always_yield)
 
-    def _close_after_yield(self):
-        """Both sides are done: 'close' from this greenlet, after one yield.
+    def _close_after_yield(self, yield_first):
+        """Both sides are done: 'close' from this greenlet, after one yield if *yield_first*.
 
         The yield lets whoever awaited the last event ('end' or 'finish') run
         and add a 'close' listener first -- Node's 'close' is a later tick too --
-        without the cost of a greenlet just to emit it.
+        without the cost of a greenlet just to emit it.  When no handler of the
+        user's ran since this greenlet last yielded, nobody can be waiting to
+        run, and 'close' follows at once.
         """
-        gevent.sleep(0)
+        if yield_first:
+            gevent.sleep(0)
         if self._state is OPEN:
             self._destroy(inline=True)
 
@@ -1001,6 +1036,19 @@ class Socket(EventEmitter):
 
 
 Stream = Socket
+
+
+def _runs_user_code(handlers):
+    """Whether an event's listener table holds a listener of the user's.
+
+    Ours is a pipe's 'end' listener into one of our sockets: ending a socket
+    schedules nothing of the user's (any other destination's end() might).
+    """
+    for listener in handlers:
+        pipe = getattr(listener, "__self__", None)
+        if type(pipe) is not Pipe or not isinstance(pipe.destination, Socket):
+            return True
+    return False
 
 
 def _size(nbytes):
