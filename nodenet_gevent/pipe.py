@@ -14,18 +14,19 @@ __all__ = ["Pipe"]
 class Pipe:
     """One ``source.pipe(destination)``: listeners that move data with back-pressure."""
 
-    __slots__ = ("source", "destination", "end", "waiting", "on_data", "on_drain", "on_end")
+    __slots__ = ("source", "destination", "end", "waiting")
 
     def __init__(self, source, destination, end):
         self.source = source
         self.destination = destination
         self.end = end
         self.waiting = False  # we paused the source until the destination drains
-        # Bound once: the listeners are registered and removed by identity, and
-        # on_data runs for every chunk.
-        self.on_data = self._on_data
-        self.on_drain = self._on_drain
-        self.on_end = self._on_end
+
+    # The listeners are bound methods made afresh when registered and when
+    # removed: a bound method equals (and hashes as) any other of the same
+    # function and object, which is all the listener tables need.  Keeping
+    # them on the pipe would make a reference cycle of every pipe, freed only
+    # by the cyclic garbage collector.
 
     def attach(self):
         source, destination = self.source, self.destination
@@ -38,7 +39,7 @@ class Pipe:
             # dict stores: done here rather than through three on() calls (nine
             # Python calls, paid by every connection of a ``c.pipe(c)`` server).
             # The source's pipe() resumes it, as on('data') would have.
-            on_data, on_end, on_drain = self.on_data, self.on_end, self.on_drain
+            on_data, on_end, on_drain = self.on_data, self.on_end, self.on_drain  # bound here
             source._events.setdefault("data", {})[on_data] = on_data
             source._events.setdefault("end", {})[on_end] = on_end
             destination._events.setdefault("drain", {})[on_drain] = on_drain
@@ -48,20 +49,34 @@ class Pipe:
             destination.on("drain", self.on_drain)
 
     def detach(self):
-        self.source.remove_listener("data", self.on_data)
-        self.source.remove_listener("end", self.on_end)
-        self.destination.remove_listener("drain", self.on_drain)
+        source, destination = self.source, self.destination
+        if isinstance(destination, EventEmitter):
+            # Three dict deletions (pyee's remove_listener: three Python calls each).
+            _discard(source._events, "data", self.on_data)
+            _discard(source._events, "end", self.on_end)
+            _discard(destination._events, "drain", self.on_drain)
+        else:
+            source.remove_listener("data", self.on_data)
+            source.remove_listener("end", self.on_end)
+            destination.remove_listener("drain", self.on_drain)
 
-    def _on_data(self, chunk):
+    def on_data(self, chunk):
         if self.destination.write(chunk) is False:
             self.waiting = True
             self.source.pause()
 
-    def _on_drain(self):
+    def on_drain(self):
         if self.waiting:
             self.waiting = False
             self.source.resume()
 
-    def _on_end(self):
+    def on_end(self):
         if self.end:
             self.destination.end()
+
+
+def _discard(events, event, listener):
+    """Remove *listener* from an emitter's table, as pyee does (no empty table is kept)."""
+    handlers = events.get(event)
+    if handlers is not None and handlers.pop(listener, None) is not None and not handlers:
+        del events[event]

@@ -16,6 +16,7 @@ import warnings
 
 import gevent
 from gevent import socket as gsocket
+from gevent.hub import get_hub
 
 from . import args as _args
 from .emitter import EventEmitter
@@ -213,6 +214,7 @@ class Server(EventEmitter):
         wait, read_event = handle._wait, handle._read_event
         family, proto = int(handle.family), handle.proto
         make_socket = gsocket.socket
+        hub = get_hub()
         delay = 0.0
         accepted = 0
         while self._handle is handle:
@@ -238,7 +240,7 @@ class Server(EventEmitter):
             if self.max_connections and len(self._connections) >= self.max_connections:  # 0: no limit (Node)
                 self._drop(conn, peer)
                 continue
-            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect)
+            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
             if self._socket_options:
                 sock._apply_socket_options(self._socket_options)
             self._connections.add(sock)

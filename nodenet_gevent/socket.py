@@ -33,9 +33,10 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
 import greenlet
+from greenlet import greenlet as RawGreenlet
 
 from . import args as _args
-from .emitter import EventEmitter
+from .emitter import _NO_LOCK, EventEmitter
 from .encodings import Decoder, normalize_encoding, to_bytes
 from .errors import NodeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
@@ -168,25 +169,42 @@ class Socket(EventEmitter):
         self._pipes = None
 
     @classmethod
-    def _accepted(cls, handle, peer, server, allow_half_open, pause_on_connect):
-        """A socket for a connection the server just accepted."""
+    def _accepted(cls, handle, peer, server, allow_half_open, pause_on_connect, hub):
+        """A socket for a connection the server just accepted, its reader greenlet scheduled.
+
+        What ``__init__``, ``_reset()``, ``_open()`` and ``next_tick()`` would
+        do, in one function: every accepted connection pays for this.
+        """
         self = cls.__new__(cls)
-        EventEmitter.__init__(self)
+        self._events = {}  # EventEmitter's state (see emitter.py)
+        self._lock = _NO_LOCK
         self._allow_half_open = allow_half_open
         self._hwm = cls.HIGH_WATER_MARK
         self._server = server
-        self._handle = None
+        self._handle = handle
         self._refed = True
         self._no_delay = None
         self._keep_alive = None
-        self._idle = None  # IdleTimer while setTimeout is armed
+        self._idle = None
+        self._state = OPEN
+        self._read_state = READING
+        self._write_state = WRITABLE
+        self._flowing = False if pause_on_connect else None
+        self._held = None
+        self._held_size = 0
         self._decoder = None
-        self._reset()
-        self._open(handle)
+        self._park = None
+        self._writer = None
+        self._queue = None
+        self._queued = 0
+        self._need_drain = False
+        self._bytes_read = 0
+        self._bytes_written = 0
+        self._had_error = False
         self._peer = peer
-        if pause_on_connect:
-            self._flowing = False
-        self._reader = next_tick(self._run_reader, server)
+        self._pipes = None
+        reader = self._reader = RawGreenlet(self._run_reader, hub)
+        hub.loop.run_callback(reader.switch, server)
         return self
 
     def _open(self, handle):
@@ -426,10 +444,6 @@ class Socket(EventEmitter):
         park.clear()
         park.wait()
 
-    def _wake_reader(self):
-        if self._park is not None:
-            self._park.set()
-
     def _deliver_held(self):
         """Emit held chunks while flowing.  False if the socket closed meanwhile."""
         held = self._held
@@ -514,7 +528,7 @@ class Socket(EventEmitter):
             if "resume" in self._events:  # (emit() would look too: one Python call less per connection)
                 self.emit("resume")
             if self._park is not None:
-                self._park.set()  # _wake_reader(), inline for the same reason
+                self._park.set()  # wake a parked reader (inline for the same reason)
         return self
 
     def is_paused(self):
@@ -613,18 +627,15 @@ class Socket(EventEmitter):
             self.once("finish", callback)
         if self._write_state is WRITABLE and self._state is not CLOSED:
             self._write_state = ENDING
-            if self._state is OPEN and not self._reader_will_finish():
+            if self._state is OPEN and not (
+                # end() from an 'end' handler: the reader sends the FIN once handlers return.
+                self._read_state is ENDED
+                and self._writer is None
+                and not self._queue
+                and greenlet.getcurrent() is self._reader
+            ):
                 self._start_writer()
         return self
-
-    def _reader_will_finish(self):
-        """``end()`` from an ``'end'`` handler: the reader sends the FIN once handlers return."""
-        return (
-            self._read_state is ENDED
-            and self._writer is None
-            and not self._queue
-            and greenlet.getcurrent() is self._reader
-        )
 
     def _start_writer(self):
         if self._queue is None:
@@ -712,7 +723,10 @@ class Socket(EventEmitter):
             always_yield = always_yield or _runs_user_code(handlers)  # before: once() listeners go
             self.emit("finish")
         if self._state is OPEN and self._read_state is ENDED:
-            self._close_after_yield(always_yield)
+            if always_yield:
+                self._close_after_yield(True)
+            else:
+                self._destroy(inline=True)
 
     def _close_after_yield(self, yield_first):
         """Both sides are done: 'close' from this greenlet, after one yield if *yield_first*.
@@ -752,14 +766,19 @@ class Socket(EventEmitter):
         if self._idle is not None:
             self._idle.stop()
         if self._handle is not None:
-            self._peer_cache()
+            if self._peer is None:
+                self._peer_cache()  # remoteAddress stays known after close
             self._handle.close()
-        pending = [cb for _, cb in self._queue or () if cb is not None]
+        queue = self._queue
+        pending = [cb for _, cb in queue if cb is not None] if queue else ()
         self._queue = None
         self._queued = 0
         self._held = None
         self._held_size = 0
-        self._wake_reader()
+        if self._park is not None:
+            self._park.set()  # a parked reader sees CLOSED and returns
+        if self._pipes:
+            self._release_pipes()
         if pending:
             if was_connected or self._handle is None and self._bytes_read:
                 failure = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
@@ -769,10 +788,34 @@ class Socket(EventEmitter):
                 )
         else:
             failure = None
-        if inline:
-            self._emit_close(error, pending, failure)
-        else:
+        if not inline:
             next_tick(self._emit_close, error, pending, failure)
+        elif pending or error is not None:
+            self._emit_close(error, pending, failure)
+        else:  # the end of a normal lifecycle: _emit_close's finally clause, inline
+            server = self._server
+            if server is not None:
+                server._connection_closed(self)
+            if "close" in self._events:
+                self.emit("close", self._had_error)
+
+    def _release_pipes(self):
+        """Closed: let go of the pipes whose destination finished or closed.
+
+        Node unpipes when the destination finishes or closes, so by our 'close'
+        it would have.  It also breaks the cycle socket -> listener -> pipe ->
+        socket: a closed ``c.pipe(c)`` connection is freed at once instead of
+        by the cyclic garbage collector, which cost about as much per
+        connection as all the rest of the pipe did.
+        """
+        pipes = self._pipes
+        for pipe in list(pipes):
+            destination = pipe.destination
+            if isinstance(destination, Socket) and (
+                destination._state is CLOSED or destination._write_state is FINISHED
+            ):
+                pipe.detach()
+                pipes.remove(pipe)
 
     def _emit_close(self, error, pending, failure):
         try:
