@@ -51,10 +51,16 @@ class Pipe:
     def detach(self):
         source, destination = self.source, self.destination
         if isinstance(destination, EventEmitter):
-            # Three dict deletions (pyee's remove_listener: three Python calls each).
-            _discard(source._events, "data", self.on_data)
-            _discard(source._events, "end", self.on_end)
-            _discard(destination._events, "drain", self.on_drain)
+            # Three dict deletions, as pyee's remove_listener makes them (with
+            # three Python calls each); no empty table is kept.
+            for events, event, listener in (
+                (source._events, "data", self.on_data),
+                (source._events, "end", self.on_end),
+                (destination._events, "drain", self.on_drain),
+            ):
+                handlers = events.get(event)
+                if handlers is not None and handlers.pop(listener, None) is not None and not handlers:
+                    del events[event]
         else:
             source.remove_listener("data", self.on_data)
             source.remove_listener("end", self.on_end)
@@ -74,9 +80,3 @@ class Pipe:
         if self.end:
             self.destination.end()
 
-
-def _discard(events, event, listener):
-    """Remove *listener* from an emitter's table, as pyee does (no empty table is kept)."""
-    handlers = events.get(event)
-    if handlers is not None and handlers.pop(listener, None) is not None and not handlers:
-        del events[event]

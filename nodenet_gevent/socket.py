@@ -17,8 +17,11 @@ How the pieces move
   queue into large sends, runs write callbacks, emits ``'drain'``, and after
   ``end()`` sends the FIN (``shutdown(SHUT_WR)``) once the queue is empty and
   emits ``'finish'``.
-* ``'close'`` is emitted once, from a fresh greenlet, after ``'end'`` and
-  ``'finish'`` (or after ``destroy()``).
+* ``'close'`` is emitted once, after ``'end'`` and ``'finish'``: by the reader
+  (or writer) greenlet at the end of a normal lifecycle, after one yield if a
+  handler of the user's ran since it last yielded (so what the handlers
+  scheduled, such as adding a ``'close'`` listener, runs first); from a fresh
+  greenlet after ``destroy()``.
 
 State is explicit: ``_state`` is one of NEW, CONNECTING, OPEN, CLOSED; the
 readable side is ``_read_state`` (FLOWING decisions live in ``_flowing``) and the
@@ -808,14 +811,18 @@ class Socket(EventEmitter):
         by the cyclic garbage collector, which cost about as much per
         connection as all the rest of the pipe did.
         """
-        pipes = self._pipes
-        for pipe in list(pipes):
+        kept = None
+        for pipe in self._pipes:
             destination = pipe.destination
             if isinstance(destination, Socket) and (
                 destination._state is CLOSED or destination._write_state is FINISHED
             ):
                 pipe.detach()
-                pipes.remove(pipe)
+            else:
+                if kept is None:
+                    kept = []
+                kept.append(pipe)
+        self._pipes = kept
 
     def _emit_close(self, error, pending, failure):
         try:
