@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import gevent
 import greenlet
 from gevent import socket as gsocket
+from gevent.hub import get_hub
 
 from . import args as _args
 from .emitter import EventEmitter, Listener
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 _MAX_BACKLOG = 2**31 - 1
 
 __all__ = ["Server", "create_server", "createServer"]
+
+_SOCK_STREAM = int(_stdlib_socket.SOCK_STREAM)
 
 # Server states.
 IDLE = "idle"
@@ -240,12 +243,27 @@ class Server(EventEmitter):
     # accept
 
     def _accept_loop(self, handle: Any) -> None:
+        # Straight to the OS socket's _accept() (the C call: a descriptor and an
+        # address): gevent's accept() wrapper costs a dozen Python calls per
+        # connection, most of them turning the listener's type into an enum.
+        # Accept until EAGAIN, then wait for readiness, as libuv does.
+        if self._handle is not handle:
+            return  # closed before this greenlet first ran
+        raw_accept = handle._sock._accept
+        wait, read_event = handle._wait, handle._read_event
+        family, proto = int(handle.family), handle.proto
+        make_socket = gsocket.socket
+        hub = get_hub()
         delay = 0.0
         accepted = 0
         while self._handle is handle:
             try:
-                conn, peer = handle.accept()
-            except OSError as error:
+                try:
+                    fd, peer = raw_accept()
+                except BlockingIOError:
+                    wait(read_event)
+                    continue
+            except OSError as error:  # also gevent's "closed in another greenlet" from wait()
                 if self._handle is not handle:
                     return  # closed under us
                 if error.errno in self.BACKOFF_ERRNOS:
@@ -257,10 +275,12 @@ class Server(EventEmitter):
                 self.emit("error", os_error(error, "accept"))
                 return
             delay = 0.0
-            if self.max_connections and len(self._connections) >= self.max_connections:  # 0: no limit (Node)
+            conn = make_socket(family, _SOCK_STREAM, proto, fileno=fd)
+            limit = self._max_connections
+            if limit and len(self._connections) >= limit:  # 0: no limit (Node)
                 self._drop(conn, peer)
                 continue
-            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect)
+            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
             if self._socket_options:
                 sock._apply_socket_options(self._socket_options)
             self._connections.add(sock)
@@ -283,10 +303,6 @@ class Server(EventEmitter):
             pass
         conn.close()
         next_tick(self.emit, "drop", info)
-
-    def _connection_opened(self, sock: Socket) -> None:
-        """In the new connection's reader greenlet: announce it."""
-        self.emit("connection", sock)
 
     def _connection_closed(self, sock: Socket) -> None:
         self._connections.discard(sock)

@@ -17,8 +17,11 @@ How the pieces move
   queue into large sends, runs write callbacks, emits ``'drain'``, and after
   ``end()`` sends the FIN (``shutdown(SHUT_WR)``) once the queue is empty and
   emits ``'finish'``.
-* ``'close'`` is emitted once, from a fresh greenlet, after ``'end'`` and
-  ``'finish'`` (or after ``destroy()``).
+* ``'close'`` is emitted once, after ``'end'`` and ``'finish'``: by the reader
+  (or writer) greenlet at the end of a normal lifecycle, after one yield if a
+  handler of the user's ran since it last yielded (so what the handlers
+  scheduled, such as adding a ``'close'`` listener, runs first); from a fresh
+  greenlet after ``destroy()``.
 
 State is explicit: ``_state`` is one of NEW, CONNECTING, OPEN, CLOSED; the
 readable side is ``_read_state`` (FLOWING decisions live in ``_flowing``) and the
@@ -32,16 +35,17 @@ import errno
 import os
 import socket as _stdlib_socket
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, TypedDict, TypeVar, Union, overload
 
 import gevent
 import greenlet
 from gevent import socket as gsocket
 from gevent.event import Event
+from greenlet import greenlet as RawGreenlet
 
 from . import args as _args
-from .emitter import EventEmitter, Listener
+from .emitter import _NO_LOCK, EventEmitter, Listener
 from .encodings import Chunk, Decoder, normalize_encoding, to_bytes
 from .errors import NodeError, NodeTypeError, NodeValueError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
@@ -230,25 +234,44 @@ class Socket(EventEmitter):
         self._pipes = None
 
     @classmethod
-    def _accepted(cls, handle: Any, peer: _Peer, server: Server, allow_half_open: bool, pause_on_connect: bool) -> Self:
-        """A socket for a connection the server just accepted."""
+    def _accepted(
+        cls, handle: Any, peer: _Peer, server: Server, allow_half_open: bool, pause_on_connect: bool, hub: Any
+    ) -> Self:
+        """A socket for a connection the server just accepted, its reader greenlet scheduled.
+
+        What ``__init__``, ``_reset()``, ``_open()`` and ``next_tick()`` would
+        do, in one function: every accepted connection pays for this.
+        """
         self = cls.__new__(cls)
-        EventEmitter.__init__(self)
+        self._events = {}  # EventEmitter's state (see emitter.py)
+        self._lock = _NO_LOCK
         self._allow_half_open = allow_half_open
         self._hwm = cls.HIGH_WATER_MARK
         self._server = server
-        self._handle = None
+        self._handle = handle
         self._refed = True
         self._no_delay = None
         self._keep_alive = None
-        self._idle = None  # IdleTimer while setTimeout is armed
+        self._idle = None
+        self._state = OPEN
+        self._read_state = READING
+        self._write_state = WRITABLE
+        self._flowing = False if pause_on_connect else None
+        self._held = None
+        self._held_size = 0
         self._decoder = None
-        self._reset()
-        self._open(handle)
+        self._park = None
+        self._writer = None
+        self._queue = None
+        self._queued = 0
+        self._need_drain = False
+        self._bytes_read = 0
+        self._bytes_written = 0
+        self._had_error = False
         self._peer = peer
-        if pause_on_connect:
-            self._flowing = False
-        self._reader = next_tick(self._run_reader, server)
+        self._pipes = None
+        reader = self._reader = RawGreenlet(self._run_reader, hub)
+        hub.loop.run_callback(reader.switch, server)
         return self
 
     def _open(self, handle: Any) -> None:
@@ -377,14 +400,17 @@ class Socket(EventEmitter):
             if isinstance(start, tuple):
                 if not self._connect(start):
                     return
-            elif start is not None:  # the accepting server
-                start._connection_opened(self)
+            elif start is not None:  # the accepting server: announce the connection
+                start.emit("connection", self)
                 if self._state is not OPEN:
                     return
+            # Whether a handler of the user's ran since this greenlet last
+            # yielded: then it yields before sending the FIN (see _finish_reading).
+            fresh = True
             if self._read_state is READING:
-                self._read_loop()
+                fresh = self._read_loop()
             if self._state is OPEN and self._read_state is EOF:
-                self._finish_reading()
+                self._finish_reading(fresh)
         except gevent.GreenletExit:
             self._destroy()
         except BaseException:
@@ -393,21 +419,25 @@ class Socket(EventEmitter):
             self._destroy(had_error=True)
             raise
 
-    def _read_loop(self) -> None:
+    def _read_loop(self) -> bool:
         # Straight to the OS socket: gevent's recv() wrapper would cost a Python
         # frame per chunk.  After a short read the kernel buffer is (almost
         # surely) empty, so wait for readiness before the next recv instead of
         # paying for an EAGAIN, as libuv does.  A reader whose socket is always
         # ready yields after a streak, so it cannot starve other connections.
+        #
+        # At EOF returns whether 'data' (or 'connection'/'connect') handlers
+        # ran since the last yield ("fresh"): what they scheduled has not run yet.
         handle = self._handle
         recv = handle._sock.recv
         wait, read_event = handle._wait, handle._read_event
         size = self.READ_SIZE
         streak = 0
         must_wait = False
+        fresh = True
         while True:
             if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
-                return
+                return False
             if must_wait:
                 streak = 0
                 try:
@@ -415,9 +445,10 @@ class Socket(EventEmitter):
                 except OSError as error:  # includes gevent's "closed in another greenlet"
                     if self._state is not CLOSED:
                         self._destroy(os_error(error, "read"))
-                    return
+                    return False
+                fresh = False
                 if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
-                    return
+                    return False
             try:
                 data = recv(size)
             except BlockingIOError:
@@ -426,11 +457,11 @@ class Socket(EventEmitter):
             except OSError as error:
                 if self._state is not CLOSED:
                     self._destroy(os_error(error, "read"))
-                return
+                return False
             if not data:
                 if self._state is OPEN:
                     self._read_state = EOF
-                return
+                return fresh
             nbytes = len(data)
             must_wait = nbytes < size
             self._bytes_read += nbytes
@@ -438,6 +469,7 @@ class Socket(EventEmitter):
                 self._idle.touch()
             if self._flowing and not self._held:  # held data goes first
                 decoder = self._decoder
+                fresh = True
                 if decoder is not None:
                     data = decoder.write(data)
                     if data:
@@ -450,11 +482,12 @@ class Socket(EventEmitter):
                 self._held.append(data)
                 self._held_size += nbytes
             if self._state is not OPEN:
-                return
+                return False
             streak += 1
             if streak >= self.READS_BEFORE_YIELD:
                 streak = 0
                 gevent.sleep(0)
+                fresh = False
 
     def _wait_for_reader_turn(self) -> bool:
         """Park until flowing (delivering held data first) or there is room to hold more.
@@ -482,10 +515,6 @@ class Socket(EventEmitter):
         park.clear()
         park.wait()
 
-    def _wake_reader(self) -> None:
-        if self._park is not None:
-            self._park.set()
-
     def _deliver_held(self) -> bool:
         """Emit held chunks while flowing.  False if the socket closed meanwhile."""
         held = self._held
@@ -500,9 +529,19 @@ class Socket(EventEmitter):
                 return False
         return True
 
-    def _finish_reading(self) -> None:
-        """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'."""
+    def _finish_reading(self, fresh: bool) -> None:
+        """After EOF: deliver what is held (waiting for a consumer if need be), then 'end'.
+
+        Then, without allowHalfOpen, our FIN, 'finish' and 'close' -- here, with
+        no writer greenlet, when nothing is left to flush.  As in Node, what
+        the handlers scheduled must run before that: so this greenlet yields
+        once first if a handler of the user's ran since it last yielded (*fresh*,
+        from the read loop, or an 'end' listener).  When none did, nothing can
+        be waiting to run and the yield -- two greenlet switches per connection
+        -- is skipped.
+        """
         while self._held:
+            fresh = True
             if not self._flowing:
                 self._park_reader()
                 if self._state is not OPEN:
@@ -513,30 +552,35 @@ class Socket(EventEmitter):
         if self._decoder is not None:
             tail = self._decoder.end()
             if tail:
+                fresh = True
                 self.emit("data", tail)
                 if self._state is not OPEN:
                     return
         self._read_state = ENDED
-        self.emit("end")
-        if self._state is not OPEN:
-            return
+        handlers = self._events.get("end")
+        if handlers:
+            # Looked at before emitting: once() listeners remove themselves.
+            fresh = fresh or _runs_user_code(handlers)
+            self.emit("end")
+            if self._state is not OPEN:
+                return
         if self._write_state is WRITABLE and not self._allow_half_open:
             self._write_state = ENDING
         if self._write_state is ENDING and self._writer is None and not self._queue:
             # Nothing left to flush: finish here rather than start a writer
-            # greenlet just for the FIN.  Yield once first so that, as in Node,
-            # what the 'end' handlers scheduled runs before our FIN and 'close'.
-            gevent.sleep(0)
-            if self._state is not OPEN or self._write_state is not ENDING:
-                return
+            # greenlet just for the FIN.
+            if fresh:
+                gevent.sleep(0)
+                if self._state is not OPEN or self._write_state is not ENDING:
+                    return
             if self._writer is None and not self._queue:
-                self._send_fin()
+                self._send_fin(always_yield=False)
             else:
                 self._start_writer()
         elif self._write_state is ENDING:
             self._start_writer()
         elif self._write_state is FINISHED:
-            self._close_after_yield()
+            self._close_after_yield(fresh)
 
     # ------------------------------------------------------------------
     # flow control of the readable side
@@ -552,8 +596,10 @@ class Socket(EventEmitter):
         """Start (or restart) delivering ``'data'``."""
         if self._flowing is not True:
             self._flowing = True
-            self.emit("resume")
-            self._wake_reader()
+            if "resume" in self._events:  # (emit() would look too: one Python call less per connection)
+                self.emit("resume")
+            if self._park is not None:
+                self._park.set()  # wake a parked reader (inline for the same reason)
         return self
 
     def is_paused(self) -> bool:
@@ -660,18 +706,15 @@ class Socket(EventEmitter):
             self.once("finish", callback)
         if self._write_state is WRITABLE and self._state is not CLOSED:
             self._write_state = ENDING
-            if self._state is OPEN and not self._reader_will_finish():
+            if self._state is OPEN and not (
+                # end() from an 'end' handler: the reader sends the FIN once handlers return.
+                self._read_state is ENDED
+                and self._writer is None
+                and not self._queue
+                and greenlet.getcurrent() is self._reader
+            ):
                 self._start_writer()
         return self
-
-    def _reader_will_finish(self) -> bool:
-        """``end()`` from an ``'end'`` handler: the reader sends the FIN once handlers return."""
-        return (
-            self._read_state is ENDED
-            and self._writer is None
-            and not self._queue
-            and greenlet.getcurrent() is self._reader
-        )
 
     def _start_writer(self) -> None:
         if self._queue is None:
@@ -745,8 +788,12 @@ class Socket(EventEmitter):
                 callback(None)
         return True
 
-    def _send_fin(self) -> None:
-        """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done."""
+    def _send_fin(self, always_yield: bool = True) -> None:
+        """In the writer (or the reader after 'end'): FIN, 'finish', and close if both sides are done.
+
+        Before 'close' it yields if 'finish' handlers ran -- or always, in the
+        writer, where write callbacks and 'drain' handlers may have just run.
+        """
         both_done = self._read_state is ENDED
         if not both_done:
             # With the peer's FIN already read, close() sends ours: skip the syscall.
@@ -757,18 +804,27 @@ class Socket(EventEmitter):
                     self._destroy(os_error(error, "shutdown"))
                     return
         self._write_state = FINISHED
-        self.emit("finish")
+        handlers = self._events.get("finish")
+        if handlers:
+            always_yield = always_yield or _runs_user_code(handlers)  # before: once() listeners go
+            self.emit("finish")
         if self._state is OPEN and self._read_state is ENDED:
-            self._close_after_yield()
+            if always_yield:
+                self._close_after_yield(True)
+            else:
+                self._destroy(inline=True)
 
-    def _close_after_yield(self) -> None:
-        """Both sides are done: 'close' from this greenlet, after one yield.
+    def _close_after_yield(self, yield_first: bool) -> None:
+        """Both sides are done: 'close' from this greenlet, after one yield if *yield_first*.
 
         The yield lets whoever awaited the last event ('end' or 'finish') run
         and add a 'close' listener first -- Node's 'close' is a later tick too --
-        without the cost of a greenlet just to emit it.
+        without the cost of a greenlet just to emit it.  When no handler of the
+        user's ran since this greenlet last yielded, nobody can be waiting to
+        run, and 'close' follows at once.
         """
-        gevent.sleep(0)
+        if yield_first:
+            gevent.sleep(0)
         if self._state is OPEN:
             self._destroy(inline=True)
 
@@ -796,15 +852,20 @@ class Socket(EventEmitter):
         if self._idle is not None:
             self._idle.stop()
         if self._handle is not None:
-            self._peer_cache()
+            if self._peer is None:
+                self._peer_cache()  # remoteAddress stays known after close
             self._handle.close()
-        pending = [cb for _, cb in self._queue or () if cb is not None]
+        queue = self._queue
+        pending = [cb for _, cb in queue if cb is not None] if queue else ()
         failure: NodeError | None
         self._queue = None
         self._queued = 0
         self._held = None
         self._held_size = 0
-        self._wake_reader()
+        if self._park is not None:
+            self._park.set()  # a parked reader sees CLOSED and returns
+        if self._pipes:
+            self._release_pipes()
         if pending:
             if was_connected or self._handle is None and self._bytes_read:
                 failure = NodeError("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed")
@@ -814,12 +875,42 @@ class Socket(EventEmitter):
                 )
         else:
             failure = None
-        if inline:
-            self._emit_close(error, pending, failure)
-        else:
+        if not inline:
             next_tick(self._emit_close, error, pending, failure)
+        elif pending or error is not None:
+            self._emit_close(error, pending, failure)
+        else:  # the end of a normal lifecycle: _emit_close's finally clause, inline
+            server = self._server
+            if server is not None:
+                server._connection_closed(self)
+            if "close" in self._events:
+                self.emit("close", self._had_error)
 
-    def _emit_close(self, error: BaseException | None, pending: list[WriteCallback], failure: NodeError | None) -> None:
+    def _release_pipes(self) -> None:
+        """Closed: let go of the pipes whose destination finished or closed.
+
+        Node unpipes when the destination finishes or closes, so by our 'close'
+        it would have.  It also breaks the cycle socket -> listener -> pipe ->
+        socket: a closed ``c.pipe(c)`` connection is freed at once instead of
+        by the cyclic garbage collector, which cost about as much per
+        connection as all the rest of the pipe did.
+        """
+        kept = None
+        for pipe in self._pipes or ():
+            destination = pipe.destination
+            if isinstance(destination, Socket) and (
+                destination._state is CLOSED or destination._write_state is FINISHED
+            ):
+                pipe.detach()
+            else:
+                if kept is None:
+                    kept = []
+                kept.append(pipe)
+        self._pipes = kept
+
+    def _emit_close(
+        self, error: BaseException | None, pending: Sequence[WriteCallback], failure: NodeError | None
+    ) -> None:
         try:
             for callback in pending:
                 callback(failure)
@@ -1097,6 +1188,19 @@ class Socket(EventEmitter):
 
 
 Stream = Socket
+
+
+def _runs_user_code(handlers: Iterable[Listener]) -> bool:
+    """Whether an event's listener table holds a listener of the user's.
+
+    Ours is a pipe's 'end' listener into one of our sockets: ending a socket
+    schedules nothing of the user's (any other destination's end() might).
+    """
+    for listener in handlers:
+        pipe = getattr(listener, "__self__", None)
+        if type(pipe) is not Pipe or not isinstance(pipe.destination, Socket):
+            return True
+    return False
 
 
 def _size(nbytes: int) -> str:
