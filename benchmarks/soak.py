@@ -17,9 +17,11 @@ Each round runs, against a fresh nodenet_gevent server in its own process:
   (200 MB/s); both ends hash the stream (sha256) and the proxy's peak RSS above its
   RSS just before the transfer is reported.
 
-Rounds repeat until ``--minutes`` have passed (at least one round); every round
-prints one JSON line and a summary table follows.  Exit status 1 if any round
-lost a byte, leaked a descriptor or greenlet, or broke a bound.
+The echo server and the proxy live for the whole soak; rounds repeat until
+``--minutes`` have passed (at least one round); every round prints one JSON line,
+and a summary table follows.  Exit status 1 if any round lost a byte, leaked a
+descriptor or greenlet, broke a bound, or if the server's descriptors, greenlets
+or RSS after a round drifted from round 1's (RSS: by more than 8 MiB).
 
 The same file provides the processes the tests use (``tests/test_load.py``), so the
 CI tests and the soak measure with the same code:
@@ -220,6 +222,7 @@ def role_server(args):
             if command[0] == "stats":
                 emit_json(event="stats", **stats())
             elif command[0] == "reset-peak":
+                counters["max_buffer"] = 0
                 with open("/proc/self/clear_refs", "w") as clear:
                     clear.write("5")  # VmHWM := VmRSS (Linux >= 4.0)
                 emit_json(event="reset-peak", **proc_status())
@@ -599,26 +602,51 @@ class Child:
         self.stop()
 
 
-def start_server(monkey=False, *args):
-    server = Child("server", *args, monkey=monkey)
+def start_server(monkey=False, *args, timeout=3 * 3600):
+    """A ``server`` role (``args`` are its options) once it listens; ``.port`` is its port."""
+    server = Child("server", *args, monkey=monkey, timeout=timeout)
     hello = server.expect("listening", timeout=30)
     server.port = hello["port"]
     return server
 
 
-def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2):
-    """Hold *count* connections on a fresh server; every one echoes *echo_rounds* more times."""
-    with start_server(monkey) as server:
-        before = server.ask("stats")
-        with Child("hold", "--port", server.port, "-n", count, "--concurrency", concurrency) as client:
+class _Shared:
+    """A server the caller owns (for the soak's long-lived servers): not stopped here."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def __enter__(self):
+        return self.server
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _server(server, monkey, *args):
+    return _Shared(server) if server is not None else start_server(monkey, *args)
+
+
+def _stop(server, shared):
+    return "" if shared else server.stop()
+
+
+def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2, server=None):
+    """Hold *count* connections; every one echoes *echo_rounds* more times, all at once.
+
+    On a fresh server, or on *server* (left running).
+    """
+    with _server(server, monkey) as echo:
+        before = echo.ask("stats")
+        with Child("hold", "--port", echo.port, "-n", count, "--concurrency", concurrency) as client:
             held = client.expect("held", timeout=300)
-            during = server.ask("stats")
+            during = echo.ask("stats")
             echoes = []
             for _ in range(echo_rounds):
                 echoes.append(client.ask("echo", timeout=300, reply="echoed")["seconds"])
             client.ask("close", timeout=120, reply="closed")
-        after = _settled(server, before)
-        errors = server.stop()
+        after = _settled(echo, before)
+        errors = _stop(echo, server is not None)
     return {
         "held": held["n"], "open_seconds": held["seconds"], "echo_seconds": echoes,
         "before": before, "during": during, "after": after, "server_stderr": errors,
@@ -627,49 +655,57 @@ def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2):
 
 def _settled(server, before, timeout=60):
     """Server stats once every connection has closed (and descriptors are back)."""
+    import gevent
+
     end = time.monotonic() + timeout
     while True:
         stats = server.ask("stats")
         if (stats["connections"] == 0 and stats["fds"] <= before["fds"]) or time.monotonic() > end:
             return stats
-        import gevent
-
         gevent.sleep(0.1)
 
 
-def measure_churn(count, monkey=False, concurrency=50, warmup=2000):
-    """Churn *count* connections through a fresh server; stats after a warm-up and afterwards."""
-    with start_server(monkey) as server:
-        with Child("churn", "--port", server.port, "-n", warmup, "-c", concurrency) as client:
-            client.expect("churned", timeout=300)
-        before = _settled(server, {"fds": 10 ** 9})
-        with Child("churn", "--port", server.port, "-n", count, "-c", concurrency) as client:
-            result = client.expect("churned", timeout=3600)
-        after = _settled(server, before)
-        errors = server.stop()
+def measure_churn(count, monkey=False, concurrency=50, warmup=2000, server=None):
+    """Churn *count* connections; the server's stats after a warm-up and afterwards."""
+    with _server(server, monkey) as echo:
+        if warmup:
+            with Child("churn", "--port", echo.port, "-n", warmup, "-c", concurrency) as client:
+                client.expect("churned", timeout=300)
+        before = _settled(echo, {"fds": 10 ** 9})
+        limit = max(600, count / 200.0)  # seconds: even at 200 connections/s
+        with Child("churn", "--port", echo.port, "-n", count, "-c", concurrency, timeout=limit) as client:
+            result = client.expect("churned", timeout=limit)
+        after = _settled(echo, before)
+        errors = _stop(echo, server is not None)
     return {
         "churned": count, "seconds": result["seconds"], "rate": result["rate"], "errors": result["errors"],
         "before": before, "after": after, "server_stderr": errors,
     }
 
 
-def measure_pipe(mib, monkey=False, consumer_mbps=200.0, sample_every=0.05):
-    """*mib* MiB, producer -> nodenet pipe() proxy -> slow consumer; the proxy's RSS watched."""
+def measure_pipe(mib, monkey=False, consumer_mbps=200.0, sample_every=0.05, proxy=None):
+    """*mib* MiB, producer -> nodenet pipe() proxy -> slow consumer; the proxy's RSS watched.
+
+    On a fresh proxy, or on *proxy* (a ``server --proxy-to 0`` left running).
+    """
     import gevent
 
-    with Child("pipe-ends", "--mib", mib, "--consumer-mbps", consumer_mbps) as ends:
+    limit = max(600, 4 * (mib << 20) / (consumer_mbps * 1e6))  # seconds
+    with Child("pipe-ends", "--mib", mib, "--consumer-mbps", consumer_mbps, timeout=limit) as ends:
         consumer_port = ends.expect("consumer")["port"]
-        with start_server(monkey, "--proxy-to", consumer_port) as proxy:
-            baseline = proxy.ask("reset-peak")
+        with _server(proxy, monkey, "--proxy-to", consumer_port) as relay:
+            relay.ask("target %d" % consumer_port)
+            baseline = relay.ask("reset-peak")
+            before = relay.ask("stats")
             samples = []
-            ends.send("go %d" % proxy.port)
-            watcher = gevent.spawn(_sample_rss, proxy.pid, samples, sample_every)
+            ends.send("go %d" % relay.port)
+            watcher = gevent.spawn(_sample_rss, relay.pid, samples, sample_every)
             try:
-                result = ends.expect("piped", timeout=3600)
+                result = ends.expect("piped", timeout=limit)
             finally:
                 watcher.kill()
-            stats = _settled(proxy, {"fds": 10 ** 9})
-            errors = proxy.stop()
+            stats = _settled(relay, {"fds": 10 ** 9})
+            errors = _stop(relay, proxy is not None)
     peak = max(stats["hwm_kib"], max(samples or [0]))
     return dict(
         result,
@@ -677,7 +713,7 @@ def measure_pipe(mib, monkey=False, consumer_mbps=200.0, sample_every=0.05):
         baseline_rss_kib=baseline["VmRSS"],
         peak_rss_kib=peak,
         growth_kib=peak - baseline["VmRSS"],
-        pauses=stats["pauses"],
+        pauses=stats["pauses"] - before["pauses"],
         max_buffer=stats["max_buffer"],
         proxy_stats=stats,
         server_stderr=errors,
@@ -709,11 +745,15 @@ def check_round(hold, churned, piped):
     problems = []
     if hold["held"] != hold["during"]["connections"]:
         problems.append("hold: server saw %d connections of %d" % (hold["during"]["connections"], hold["held"]))
-    for name, result in (("hold", hold), ("churn", churned)):
+    for name, result, slack in (("hold", hold, 1), ("churn", churned, 0)):
+        # hold's "before" may precede the server's first connection: afterwards the
+        # acceptor's frame still references the last accepted (closed) socket, and it
+        # its finished reader greenlet -- one dead greenlet, whatever the number of
+        # connections.  churn's "before" follows other connections: exact there.
         before, after = result["before"], result["after"]
         if after["fds"] > before["fds"]:
             problems.append("%s: fds %d -> %d" % (name, before["fds"], after["fds"]))
-        if after["greenlets"] > before["greenlets"]:
+        if after["greenlets_alive"] > before["greenlets_alive"] or after["greenlets"] > before["greenlets"] + slack:
             problems.append("%s: greenlets %d -> %d" % (name, before["greenlets"], after["greenlets"]))
         if "Traceback" in result["server_stderr"]:
             problems.append("%s: server printed %s" % (name, result["server_stderr"][-500:]))
@@ -730,46 +770,71 @@ def check_round(hold, churned, piped):
 
 
 def soak(options):
+    """Rounds of hold, churn and pipe against one echo server and one proxy that live
+    for the whole soak, so that anything that accumulates shows up as drift."""
     started = time.monotonic()
     rounds = []
     failed = False
-    while True:
-        hold = measure_hold(options.hold, options.monkey)
-        churned = measure_churn(options.churn, options.monkey, options.concurrency)
-        piped = measure_pipe(options.pipe_mib, options.monkey, options.consumer_mbps)
-        problems = check_round(hold, churned, piped)
-        failed = failed or bool(problems)
-        line = {
-            "round": len(rounds) + 1,
-            "held": hold["held"], "open_s": hold["open_seconds"], "echo_all_s": hold["echo_seconds"],
-            "held_rss_mib": round(hold["during"]["rss_kib"] / 1024, 1),
-            "hold_fds": [hold["before"]["fds"], hold["during"]["fds"], hold["after"]["fds"]],
-            "hold_greenlets": [hold["before"]["greenlets"], hold["during"]["greenlets"], hold["after"]["greenlets"]],
-            "churned": churned["churned"], "churn_rate": churned["rate"],
-            "churn_fds": [churned["before"]["fds"], churned["after"]["fds"]],
-            "churn_greenlets": [churned["before"]["greenlets"], churned["after"]["greenlets"]],
-            "churn_rss_kib": [churned["before"]["rss_kib"], churned["after"]["rss_kib"]],
-            "pipe_mib": piped["mib"], "pipe_s": piped["seconds"], "pipe_rss_growth_kib": piped["growth_kib"],
-            "pipe_pauses": piped["pauses"], "pipe_max_buffer": piped["max_buffer"],
-            "pipe_sha256_ok": piped.get("received_sha256") == piped["sent_sha256"],
-            "problems": problems,
-        }
-        rounds.append(line)
-        print(json.dumps(line), flush=True)
-        if time.monotonic() - started >= options.minutes * 60:
-            break
+    echo = start_server(options.monkey)
+    proxy = start_server(options.monkey, "--proxy-to", 0)
+    try:
+        first = None
+        while True:
+            hold = measure_hold(options.hold, options.monkey, server=echo)
+            churned = measure_churn(options.churn, options.monkey, options.concurrency,
+                                    warmup=2000 if not rounds else 0, server=echo)
+            piped = measure_pipe(options.pipe_mib, options.monkey, options.consumer_mbps, proxy=proxy)
+            problems = check_round(hold, churned, piped)
+            first = first or churned["after"]
+            last = churned["after"]
+            drift_kib = last["rss_kib"] - first["rss_kib"]
+            if last["fds"] != first["fds"] or last["greenlets"] != first["greenlets"]:
+                problems.append("drift since round 1: fds %d -> %d, greenlets %d -> %d" % (
+                    first["fds"], last["fds"], first["greenlets"], last["greenlets"]))
+            if drift_kib > CHURN_RSS_NOISE_KIB:
+                problems.append("drift since round 1: RSS +%d KiB" % drift_kib)
+            failed = failed or bool(problems)
+            line = {
+                "round": len(rounds) + 1,
+                "minutes": round((time.monotonic() - started) / 60, 1),
+                "held": hold["held"], "open_s": hold["open_seconds"], "echo_all_s": hold["echo_seconds"],
+                "held_rss_mib": round(hold["during"]["rss_kib"] / 1024, 1),
+                "hold_fds": [hold["before"]["fds"], hold["during"]["fds"], hold["after"]["fds"]],
+                "hold_greenlets": [hold["before"]["greenlets"], hold["during"]["greenlets"],
+                                   hold["after"]["greenlets"]],
+                "churned": churned["churned"], "churn_rate": churned["rate"],
+                "churn_fds": [churned["before"]["fds"], churned["after"]["fds"]],
+                "churn_greenlets": [churned["before"]["greenlets"], churned["after"]["greenlets"]],
+                "churn_rss_kib": [churned["before"]["rss_kib"], churned["after"]["rss_kib"]],
+                "rss_drift_kib": drift_kib,
+                "pipe_mib": piped["mib"], "pipe_s": piped["seconds"], "pipe_rss_growth_kib": piped["growth_kib"],
+                "pipe_pauses": piped["pauses"], "pipe_max_buffer": piped["max_buffer"],
+                "pipe_sha256_ok": piped.get("received_sha256") == piped["sent_sha256"],
+                "problems": problems,
+            }
+            rounds.append(line)
+            print(json.dumps(line), flush=True)
+            if time.monotonic() - started >= options.minutes * 60:
+                break
+    finally:
+        errors = echo.stop() + proxy.stop()
+    if "Traceback" in errors:
+        failed = True
+        print("the servers printed:\n" + errors[-3000:])
     print()
     print("| round | held | echo all (s) | churned | conn/s | fds before/after | greenlets before/after "
-          "| RSS KiB before/after | pipe MiB | pipe s | pipe RSS growth KiB | ok |")
-    print("|---:|---:|---|---:|---:|---|---|---|---:|---:|---:|---|")
+          "| RSS KiB before/after | RSS drift KiB | pipe MiB | pipe s | pipe RSS growth KiB | ok |")
+    print("|---:|---:|---|---:|---:|---|---|---|---:|---:|---:|---:|---|")
     for r in rounds:
-        print("| %d | %d | %s | %d | %.0f | %d/%d | %d/%d | %d/%d | %d | %.1f | %d | %s |" % (
+        print("| %d | %d | %s | %d | %.0f | %d/%d | %d/%d | %d/%d | %d | %d | %.1f | %d | %s |" % (
             r["round"], r["held"], "/".join("%.2f" % s for s in r["echo_all_s"]), r["churned"], r["churn_rate"],
             r["churn_fds"][0], r["churn_fds"][1], r["churn_greenlets"][0], r["churn_greenlets"][1],
-            r["churn_rss_kib"][0], r["churn_rss_kib"][1], r["pipe_mib"], r["pipe_s"], r["pipe_rss_growth_kib"],
-            "yes" if not r["problems"] else "NO: " + "; ".join(r["problems"])))
+            r["churn_rss_kib"][0], r["churn_rss_kib"][1], r["rss_drift_kib"], r["pipe_mib"], r["pipe_s"],
+            r["pipe_rss_growth_kib"], "yes" if not r["problems"] else "NO: " + "; ".join(r["problems"])))
     print()
-    print("bounds: churn RSS noise <= %d KiB, pipe RSS growth <= %d KiB" % (CHURN_RSS_NOISE_KIB, PIPE_RSS_BOUND_KIB))
+    print("bounds: churn RSS noise and drift <= %d KiB, pipe RSS growth <= %d KiB; "
+          "%d round(s) in %.1f minutes: %s" % (CHURN_RSS_NOISE_KIB, PIPE_RSS_BOUND_KIB, len(rounds),
+                                             (time.monotonic() - started) / 60, "FAILED" if failed else "ok"))
     return 1 if failed else 0
 
 

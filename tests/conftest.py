@@ -143,3 +143,64 @@ def event_flag(emitter, event):
     flag = _Flag()
     emitter.on(event, flag)
     return flag
+
+
+class recorded_greenlet_errors:
+    """Record the exceptions gevent reports from greenlets, instead of printing them.
+
+    ``with recorded_greenlet_errors() as seen:`` -- *seen* is the list of exception values.
+    What the loop itself raises (``context`` ``None``: an exception from a signal
+    handler, as pytest-timeout's ``Timeout``) and system errors (``KeyboardInterrupt``,
+    ``SystemExit``) still go to the hub's own handler, which throws them into the main
+    greenlet: recording those too would swallow a test's timeout and let it hang on.
+    """
+
+    def __init__(self):
+        self.seen = []
+        self.hub = gevent.get_hub()
+
+    def _handle_error(self, context, kind, value, tb):
+        if context is None or (kind is not None and issubclass(kind, self.hub.SYSTEM_ERROR)):
+            self._original(context, kind, value, tb)
+        else:
+            self.seen.append(value)
+
+    def __enter__(self):
+        self._saved = self.hub.__dict__.get("handle_error")
+        self._original = self.hub.handle_error
+        self.hub.handle_error = self._handle_error
+        return self.seen
+
+    def __exit__(self, *exc):
+        if self._saved is None:
+            del self.hub.handle_error
+        else:
+            self.hub.handle_error = self._saved
+
+
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
+              7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
+
+
+def tcp_info(local_port, remote_port):
+    """The kernel's view of one loopback TCP connection, from ``/proc/net/tcp{,6}``.
+
+    ``{'state': 'ESTABLISHED', 'tx_queue': bytes not yet acknowledged, 'rx_queue': bytes
+    received and not yet read}`` for the socket with these ports, or ``None`` when the
+    kernel lists none (a socket reset or closed is no longer listed).  For states that
+    no event announces: "the peer's RST arrived", "data waits unread in the kernel".
+    """
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as table:
+                next(table)
+                for line in table:
+                    fields = line.split()
+                    ports = [int(address.rsplit(":", 1)[1], 16) for address in fields[1:3]]
+                    if ports == [local_port, remote_port]:
+                        tx_queue, rx_queue = (int(n, 16) for n in fields[4].split(":"))
+                        return {"state": TCP_STATES.get(int(fields[3], 16), fields[3]), "tx_queue": tx_queue,
+                                "rx_queue": rx_queue}
+        except FileNotFoundError:
+            continue
+    return None
