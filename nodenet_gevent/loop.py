@@ -28,7 +28,7 @@ from .errors import NodeError
 if TYPE_CHECKING:
     from pyee import EventEmitter
 
-__all__ = ["next_tick", "run", "once", "getaddrinfo"]
+__all__ = ["next_tick", "run", "once", "getaddrinfo", "set_ref"]
 
 
 def next_tick(function: Callable[..., object], *args: Any) -> greenlet.greenlet:
@@ -46,6 +46,22 @@ def next_tick(function: Callable[..., object], *args: Any) -> greenlet.greenlet:
     glet = RawGreenlet(function, hub)
     hub.loop.run_callback(glet.switch, *args)
     return glet
+
+
+def set_ref(sock: Any, value: bool) -> None:
+    """Whether gevent socket *sock*'s watchers keep the loop (``run()``) alive.
+
+    gevent's ``socket.ref`` sets its read and write watchers' flag, which is all
+    libev needs.  gevent's libuv loop multiplexes the watchers of one descriptor
+    onto a single libuv poll handle and ignores their flag, so an unref'd socket
+    would still hold the loop: there the shared handle's flag is set too (its
+    watchers are all this socket's).
+    """
+    sock.ref = value
+    for event in (sock._read_event, sock._write_event):
+        shared = getattr(event, "_watcher_ref", None)  # gevent.libuv.watcher.io._multiplexwatcher
+        if shared is not None:
+            shared.ref = value
 
 
 def run(timeout: float | None = None) -> bool:

@@ -27,7 +27,7 @@ from . import args as _args
 from .emitter import EventEmitter, Listener
 from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
-from .loop import getaddrinfo, next_tick
+from .loop import getaddrinfo, next_tick, set_ref
 from .socket import AddressInfo, Socket, _describe, _Peer
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Server(EventEmitter):
         if callback is not None:
             self.once("listening", callback)
         if not self._refed:
-            self._handle.ref = False
+            set_ref(self._handle, False)
         next_tick(self._announce, self._handle)
         self._acceptor = next_tick(self._accept_loop, self._handle)
         return self
@@ -389,14 +389,14 @@ class Server(EventEmitter):
         """Keep ``run()`` alive while listening (the default)."""
         self._refed = True
         if self._handle is not None:
-            self._handle.ref = True
+            set_ref(self._handle, True)
         return self
 
     def unref(self) -> Self:
         """Let ``run()`` return although this server is listening."""
         self._refed = False
         if self._handle is not None:
-            self._handle.ref = False
+            set_ref(self._handle, False)
         return self
 
     def fileno(self) -> int:

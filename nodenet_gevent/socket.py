@@ -49,7 +49,7 @@ from .emitter import _NO_LOCK, EventEmitter, Listener
 from .encodings import Chunk, Decoder, normalize_encoding, to_bytes
 from .errors import NodeError, NodeTypeError, NodeValueError, invalid_arg_type, lookup_error, os_error
 from .ip import is_ip
-from .loop import getaddrinfo, next_tick
+from .loop import getaddrinfo, next_tick, set_ref
 from .pipe import Pipe, Writable
 from .timers import IdleTimer
 
@@ -278,7 +278,7 @@ class Socket(EventEmitter):
         self._handle = handle
         self._state = OPEN
         if not self._refed:
-            handle.ref = False
+            set_ref(handle, False)
         if self._no_delay is not None:
             self._apply_no_delay()
         if self._keep_alive is not None:
@@ -1120,14 +1120,14 @@ class Socket(EventEmitter):
         """Keep ``run()`` alive while this socket is open (the default)."""
         self._refed = True
         if self._handle is not None and self._state is not CLOSED:
-            self._handle.ref = True
+            set_ref(self._handle, True)
         return self
 
     def unref(self) -> Self:
         """Let ``run()`` return even though this socket is open."""
         self._refed = False
         if self._handle is not None and self._state is not CLOSED:
-            self._handle.ref = False
+            set_ref(self._handle, False)
         return self
 
     # ------------------------------------------------------------------

@@ -55,7 +55,8 @@ class IdleTimer:
             self._watcher = None
 
     def _arm(self, seconds: float) -> None:
-        watcher = self._watcher = get_hub().loop.timer(seconds, 0, ref=False)
+        # libuv counts in whole milliseconds (and warns about less).
+        watcher = self._watcher = get_hub().loop.timer(max(seconds, 0.001), 0, ref=False)
         watcher.start(self._fired)
 
     def _fired(self) -> None:
