@@ -8,6 +8,7 @@ import collections
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import gevent
 import gevent.monkey
@@ -204,3 +205,14 @@ def tcp_info(local_port, remote_port):
         except FileNotFoundError:
             continue
     return None
+
+
+def load_soak():
+    """``benchmarks/soak.py`` as a module: its peers and measurements serve the load and fault tests."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
+    spec = importlib.util.spec_from_file_location("nodenet_soak", str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -18,7 +18,6 @@ is monkey-patched); peers that must die for real are subprocesses.
 
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -38,21 +37,14 @@ import gevent.subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import MONKEY, event_flag, read_all, recorded_greenlet_errors, tcp_info, wait_until
+from conftest import MONKEY, event_flag, load_soak, read_all, recorded_greenlet_errors, tcp_info, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_soak():
-    spec = importlib.util.spec_from_file_location("nodenet_soak", str(ROOT / "benchmarks" / "soak.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-soak = _load_soak()
+soak = load_soak()
 
 
 # ---------------------------------------------------------------------------

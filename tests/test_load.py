@@ -20,21 +20,18 @@ reads, and a paused socket that must not read at all.
 """
 
 import hashlib
-import importlib.util
 import os
 import resource
 import sys
-from pathlib import Path
 
 import gevent
 import gevent.event
 import pytest
 
 import nodenet_gevent as net
-from conftest import MONKEY, event_flag, tcp_info, wait_until
+from conftest import MONKEY, event_flag, load_soak, tcp_info, wait_until
 
 LONG = os.environ.get("NODENET_LONG") == "1"
-ROOT = Path(__file__).resolve().parent.parent
 
 HOLD = 10000
 CHURN = 300000 if LONG else 100000
@@ -42,14 +39,7 @@ PIPE_MIB = 1024
 ECHO_ROUNDS = 5 if LONG else 2
 
 
-def _load_soak():
-    spec = importlib.util.spec_from_file_location("nodenet_soak", str(ROOT / "benchmarks" / "soak.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-soak = _load_soak()
+soak = load_soak()
 
 
 def report(name, **figures):
