@@ -124,7 +124,9 @@ scalars = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
     st.sampled_from([0, 1, -1, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 53, 2 ** 63, sys.maxsize, -(2 ** 63)]),
-    st.floats(),
+    # No subnormals: some gevent wheels (the 21.x floor) are built with -ffast-math,
+    # which turns them off for the whole process, and hypothesis then refuses to draw floats.
+    st.floats(allow_subnormal=False),
     st.sampled_from([0.0, -0.0, 0.5, 1.5, 1e300, -1e300, math.inf, -math.inf, math.nan, 80.0]),
     st.text(max_size=12),
     st.sampled_from(STRINGS),
