@@ -37,7 +37,7 @@ setup(
     # 9.0.1 fixed listeners() raising KeyError for an event with no listener.
     install_requires=GEVENT_REQUIRES + ["pyee>=9.0.1"],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "hypothesis>=6"],
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "hypothesis>=6.50"],
     },
     classifiers=[
         "Development Status :: 3 - Alpha",

@@ -133,7 +133,7 @@ scalars = st.one_of(
     st.binary(max_size=12),
     st.binary(max_size=12).map(bytearray),
     st.binary(max_size=12).map(memoryview),
-    st.complex_numbers(max_magnitude=10, allow_nan=False),
+    st.complex_numbers(max_magnitude=10, allow_nan=False, allow_subnormal=False),
     _callback(),
     st.builds(_Weird),
     st.just(Ellipsis),
