@@ -9,6 +9,11 @@ Node's paused-mode reading (``'readable'`` + ``read()``) is not part of our API;
 where a Node test uses it only to consume data, ``resume()`` does the same.
 """
 
+import faulthandler
+import sys
+import time
+import traceback
+
 import gevent
 import pytest
 
@@ -26,15 +31,28 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
     # Node: test/parallel/test-net-buffersize.js
     iterations = 10
     done = []
+    # What happened when, for the failure message: this test has failed intermittently
+    # (see the xfail mark) and the timeline says where the client stopped.
+    timeline = []
+    start = time.monotonic()
+
+    def note(what):
+        return lambda *args: timeline.append("%.3f %s" % (time.monotonic() - start, what))
 
     def on_connection(socket):
+        note("server: connection")()
         socket.resume()  # Node: socket.on('readable', () => socket.read())
         socket.on("end", lambda: (server.close(), done.append(True)))
 
     server = track.server(on_connection)
+    clients = []
 
     def listening():
+        note("listening")()
         client = keep(track, net.connect(server.address()["port"]))
+        clients.append(client)
+        for event in ("lookup", "connect", "finish", "error", "close"):
+            client.on(event, note("client: " + event))
         client.on("finish", must_call(lambda: _assert_equal(client.bufferSize, 0)))
         for i in range(1, iterations):
             client.write("a")
@@ -42,7 +60,17 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
         client.end()
 
     server.listen(0, must_call(listening))
-    wait_until(lambda: done, message="server-side 'end'")
+    try:
+        wait_until(lambda: done, message="server-side 'end'")
+    except BaseException:
+        sys.stderr.write("timeline: %s; client: %r\n" % (timeline, clients))
+        for client in clients:
+            for name in ("_reader", "_writer"):
+                glet = getattr(client, name)
+                if glet is not None and glet.gr_frame is not None:
+                    sys.stderr.write("client %s:\n%s" % (name, "".join(traceback.format_stack(glet.gr_frame))))
+        faulthandler.dump_traceback(all_threads=True)
+        raise
     must_call.check()  # here, not at teardown: the test carries an xfail mark (see greenlet_errors)
 
 
