@@ -15,89 +15,26 @@ does in Node.  Import it into each ``test_modern_*`` module::
 This module holds no tests of its own.
 """
 
-import contextlib
 import os
-import socket as stdlib_socket
-import tempfile
 
-import gevent
 import pytest
 
 import nodenet_gevent as net
+from conftest import check_greenlet_errors, has_ipv6, refused_port, scratch_dir  # noqa: F401 (for the test modules)
 
 
 @pytest.fixture(autouse=True)
 def greenlet_errors(request, must_call):
-    """Fail the test if a handler (or the library) raised in a greenlet, as Node's runner does.
-
-    A test that expects such a report removes it from the yielded list.  Not
-    counted: gevent's thread-pool resolver reports every failed ``getaddrinfo`` it
-    ran, even one the library catches and turns into an 'error' event (so a failed
-    lookup prints a traceback on stderr; that noise is gevent's).  In a test
-    marked ``xfail`` (a known library bug) the reports are only printed: failing the
-    teardown would turn the expected failure into an error.  For the same reason,
-    in an ``xfail`` test ``must_call``'s counts are checked by the test body itself
-    (``must_call.check()`` as its last line), not at teardown.  Once the bug is
-    fixed and the mark removed, both teardown checks apply again.
-    """
-    hub = gevent.get_hub()
-    errors = []
-    original = hub.handle_error
-
-    def handle_error(context, type_, value, tb):
-        # gevent's thread pool reports with context (worker, function).
-        from_resolver = isinstance(context, tuple) and isinstance(value, (stdlib_socket.gaierror, UnicodeError))
-        if type_ is not None and not issubclass(type_, gevent.GreenletExit) and not from_resolver:
-            errors.append(value)
-        return original(context, type_, value, tb)
-
-    hub.handle_error = handle_error
-    try:
-        yield errors
-    finally:
-        try:
-            del hub.handle_error
-        except AttributeError:
-            pass
-    expected_failure = request.node.get_closest_marker("xfail") is not None
-    if expected_failure:
-        must_call.expected.clear()
-    if errors and not expected_failure:
-        raise AssertionError(
-            "%d uncaught exception(s) in greenlets; first: %r" % (len(errors), errors[0])
-        ) from errors[0]
-
-
-def has_ipv6():
-    """Node's ``common.hasIPv6``: ``::1`` can be bound here."""
-    if not stdlib_socket.has_ipv6:
-        return False
-    try:
-        with stdlib_socket.socket(stdlib_socket.AF_INET6, stdlib_socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
+    """Fail the test if a handler (or the library) raised in a greenlet (see conftest)."""
+    yield from check_greenlet_errors(request, must_call)
 
 
 needs_ipv6 = pytest.mark.skipif(not has_ipv6(), reason="no IPv6 (common.hasIPv6 is false)")
 
 
-@contextlib.contextmanager
-def refused_port(host="127.0.0.1"):
-    """A port that refuses connections: bound on *host* but never listening."""
-    family = stdlib_socket.AF_INET6 if ":" in host else stdlib_socket.AF_INET
-    holder = stdlib_socket.socket(family, stdlib_socket.SOCK_STREAM)
-    try:
-        holder.bind((host, 0))
-        yield holder.getsockname()[1]
-    finally:
-        holder.close()
-
-
 def pipe_path(name="s"):
     """Node's ``common.PIPE``: a fresh Unix socket path in a new temporary directory."""
-    return os.path.join(tempfile.mkdtemp(prefix="nodenet-modern-"), "%s.sock" % name)
+    return os.path.join(scratch_dir("nodenet-modern-"), "%s.sock" % name)
 
 
 def serve(track, handler=None, *listen_args, **options):

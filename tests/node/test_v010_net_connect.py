@@ -8,7 +8,6 @@ become asserts after waiting for the events they depend on.
 import math
 import os
 import socket as stdlib_socket
-import tempfile
 
 import gevent
 import gevent.event
@@ -16,7 +15,7 @@ import gevent.socket
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag
+from conftest import event_flag, scratch_dir
 from test_v010_support import (  # noqa: F401  (handler_errors is an autouse fixture)
     free_port,
     handler_errors,
@@ -381,7 +380,7 @@ def test_v010_net_localport(track):
 
 # From test/simple/test-net-pipe-connect-errors.js
 def test_v010_net_pipe_connect_errors(track, must_call):
-    tmp = tempfile.mkdtemp(prefix="nodenet-v010-")
+    tmp = scratch_dir("nodenet-v010-")
 
     # ENOTSOCK (or ECONNREFUSED) for a file that is not a socket.
     empty_txt = os.path.join(tmp, "empty.txt")

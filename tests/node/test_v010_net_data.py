@@ -8,14 +8,13 @@ waiting for the events.
 
 import os
 import re
-import tempfile
 
 import gevent
 import gevent.event
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag
+from conftest import event_flag, scratch_dir
 from test_v010_support import handler_errors, has_ipv6  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.timeout(60)
@@ -284,7 +283,7 @@ def test_v010_net_pingpong(track):
     # "All are run at once, so run on different ports": a pipe, a port, a port
     # on 'localhost', and '::1' where there is IPv6.
     runs = []
-    pipe = os.path.join(tempfile.mkdtemp(prefix="nodenet-v010-"), "pingpong.sock")
+    pipe = os.path.join(scratch_dir("nodenet-v010-"), "pingpong.sock")
     for target, host in [(pipe, None), (None, None), (None, "localhost")] + ([(None, "::1")] if has_ipv6() else []):
         done = gevent.event.Event()
         runs.append(done)

@@ -11,55 +11,18 @@ Node.  Import it (and what else is needed) into each ``test_v010_*`` module::
 This module holds no tests of its own.
 """
 
-import contextlib
 import socket as stdlib_socket
 import sys
 
-import gevent
 import pytest
+
+from conftest import check_greenlet_errors, has_ipv6, refused_port  # noqa: F401 (for the test modules)
 
 
 @pytest.fixture(autouse=True)
-def handler_errors():
-    """Fail the test if a handler (or the library) raised in a greenlet, as Node's runner does."""
-    hub = gevent.get_hub()
-    errors = []
-    original = hub.handle_error
-
-    def handle_error(context, type_, value, tb):
-        # Skip what gevent itself does not count as an error, and errors of
-        # functions run in its threadpool (the resolver): those are handed back
-        # to the caller as well, and only printed by gevent.
-        threadpool_job = isinstance(context, tuple) and type(context[0]).__name__ == "_WorkerGreenlet"
-        if type_ is not None and not issubclass(type_, hub.NOT_ERROR) and not threadpool_job:
-            errors.append((context, value))
-        return original(context, type_, value, tb)
-
-    hub.handle_error = handle_error
-    try:
-        yield errors
-    finally:
-        try:
-            del hub.handle_error
-        except AttributeError:
-            pass
-    if errors:
-        context, value = errors[0]
-        raise AssertionError(
-            "%d uncaught exception(s) in greenlets; first in %r: %r" % (len(errors), context, value)
-        ) from value
-
-
-def has_ipv6():
-    """True when ``::1`` can be bound here (Node's ``common.hasIPv6``)."""
-    if not stdlib_socket.has_ipv6:
-        return False
-    try:
-        with stdlib_socket.socket(stdlib_socket.AF_INET6, stdlib_socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
+def handler_errors(request, must_call):
+    """Fail the test if a handler (or the library) raised in a greenlet (see conftest)."""
+    yield from check_greenlet_errors(request, must_call)
 
 
 def localhost_addresses(family=0):
@@ -82,21 +45,6 @@ def free_port():
             probe.setsockopt(stdlib_socket.IPPROTO_IPV6, stdlib_socket.IPV6_V6ONLY, 0)
         probe.bind((address, 0))
         return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def refused_port():
-    """A port that refuses connections: bound on 127.0.0.1 but never listening.
-
-    Node's tests use ``common.PORT`` with "hopefully nothing is running"; holding
-    the port bound (without ``listen``) makes that certain for the test's life.
-    """
-    holder = stdlib_socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_STREAM)
-    try:
-        holder.bind(("127.0.0.1", 0))
-        yield holder.getsockname()[1]
-    finally:
-        holder.close()
 
 
 def open_fd_count():
