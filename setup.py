@@ -26,6 +26,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license_expression="MIT",
+    license_files=["LICENSE"],
     keywords="gevent node nodejs net tcp unix socket evented eventemitter pyee",
     packages=find_packages(include=["nodenet_gevent", "nodenet_gevent.*"]),
     package_data={"nodenet_gevent": ["py.typed"]},
