@@ -14,11 +14,14 @@ Every name exists in Node's spelling and in PEP 8 spelling (``createServer`` /
 Node.
 """
 
+from .emitter import Listener
+from .encodings import Chunk
 from .errors import NodeError, NodeTypeError, NodeValueError
 from .ip import is_ip, is_ipv4, is_ipv6, isIP, isIPv4, isIPv6
 from .loop import next_tick, once, run
+from .pipe import Writable
 from .server import Server, create_server, createServer
-from .socket import Socket, Stream, connect, create_connection, createConnection
+from .socket import AddressInfo, Socket, Stream, WriteCallback, connect, create_connection, createConnection
 
 __version__ = "0.1.0"
 
@@ -43,4 +46,11 @@ __all__ = [
     "next_tick",
     "once",
     "run",
+    # For annotating code that uses the library: what address() returns, what
+    # write() takes, callbacks, and what pipe() accepts as a destination.
+    "AddressInfo",
+    "Chunk",
+    "Listener",
+    "Writable",
+    "WriteCallback",
 ]

@@ -32,7 +32,6 @@ import nodenet_gevent as net
 from conftest import MONKEY, event_flag, load_soak, tcp_info, wait_until
 
 LONG = os.environ.get("NODENET_LONG") == "1"
-_OLD_GEVENT_LIBUV = os.environ.get("GEVENT_LOOP", "").startswith("libuv") and gevent.version_info[:1] < (23,)
 
 HOLD = 10000
 CHURN = 300000 if LONG else 100000
@@ -109,12 +108,8 @@ def test_churn_leaves_no_descriptors_greenlets_or_memory_behind():
     assert after["greenlets_alive"] == before["greenlets_alive"]
     # Measured: +0.8 to +1.2 MiB after 20,000 or 100,000 (allocator noise, not per connection); the
     # 8 MiB bound is 84 bytes a connection over 100,000.
-    if growth > soak.CHURN_RSS_NOISE_KIB and _OLD_GEVENT_LIBUV:
-        # Seen once (py311-floor-monkey-libuv, gevent 22.10.1): ~4 KiB per connection, with fds and
-        # greenlets back where they were; gevent 26's libuv loop and every libev run stay within
-        # the bound.  Not yet explained, so reported as a known failure there, not hidden.
-        pytest.xfail("RSS grew %d KiB over %d connections on gevent %s's libuv loop"
-                     % (growth, CHURN, gevent.__version__))
+    # This check found greenlet's leak on Python 3.11 (greenlet < 2.0.1: 4 KiB per finished
+    # greenlet, on libev and libuv alike); setup.py now requires a greenlet without it.
     assert growth <= soak.CHURN_RSS_NOISE_KIB, "RSS grew %d KiB over %d connections" % (growth, CHURN)
     assert "Traceback" not in result["server_stderr"], result["server_stderr"]
 
