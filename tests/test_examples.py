@@ -159,9 +159,20 @@ def run_example():
         started.append(example)
         return example
 
-    yield start
-    for example in started:
-        example.kill()
+    # A background job (``tox &`` in a script, some CI runners) starts with SIGINT
+    # ignored, children inherit that, and Python then leaves it ignored: the examples'
+    # Ctrl-C would do nothing.  A signal this process handles is reset to the default
+    # in a child at exec, so handle it while the examples start.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield start
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for example in started:
+            example.kill()
 
 
 @pytest.fixture
