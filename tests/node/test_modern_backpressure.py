@@ -16,26 +16,21 @@ import traceback
 import warnings
 
 import gevent
+import gevent.event
 import pytest
 
 import nodenet_gevent as net
-from conftest import MONKEY, wait_until
+from conftest import wait_until
 from test_modern_support import greenlet_errors, keep, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.mark.xfail(MONKEY, strict=False, reason="intermittent when patch_all()ed, the session's first test and the "
-                   "whole suite collected: the client's getaddrinfo('localhost') waits more than 5 s on gevent's "
-                   "thread pool, whose new worker thread has not run yet or whose result never reached the hub "
-                   "(about 1 run in 5 of `run_monkeypatched.py tests -k <this test>` on a loaded 2-core machine; "
-                   "never with a smaller collection); the warning it emits shows the state")
 def test_buffer_size_counts_queued_bytes(track, must_call):
     # Node: test/parallel/test-net-buffersize.js
     iterations = 10
-    done = []
-    # What happened when, for the failure message: this test has failed intermittently
-    # (see the xfail mark) and the timeline says where the client stopped.
+    done = gevent.event.Event()
+    # What happened when, for the failure report: see _stuck_report.
     timeline = []
     start = time.monotonic()
 
@@ -45,7 +40,7 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
     def on_connection(socket):
         note("server: connection")()
         socket.resume()  # Node: socket.on('readable', () => socket.read())
-        socket.on("end", lambda: (server.close(), done.append(True)))
+        socket.on("end", lambda: (server.close(), done.set()))
 
     server = track.server(on_connection)
     clients = []
@@ -63,21 +58,22 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
         client.end()
 
     server.listen(0, must_call(listening))
-    try:
-        wait_until(lambda: done, message="server-side 'end'")
-    except BaseException:
+    # An event, not wait_until()'s polling: see _stuck_report.
+    if not done.wait(5):
         warnings.warn(_stuck_report(timeline, clients), stacklevel=1)
-        raise
-    must_call.check()  # here, not at teardown: the test carries an xfail mark (see greenlet_errors)
+        pytest.fail("no server-side 'end' within 5 s")
 
 
 def _stuck_report(timeline, clients):
     """Where the client and gevent's thread pool stood when the test timed out.
 
-    A warning, not stderr: pytest shows the warnings of an xfail-ed test too.  What it
-    showed so far: the client's reader waits in getaddrinfo() on gevent's thread pool,
-    and the pool's worker thread either never started running (thread_ident 0, the OS
-    thread runnable) or ran the lookup without its result reaching the hub.
+    This test used to wait with wait_until(), and then failed in about one
+    monkey-patched run in five, always as the session's first test with the whole
+    suite collected: the client's reader waited in getaddrinfo() on gevent's thread
+    pool, the pool's new worker never ran the lookup, or its result never reached the
+    hub.  Plain gevent does the same (a greenlet's threadpool.apply() while the main
+    greenlet polls with gevent.sleep(); never while it waits on an event), so the test
+    now waits on an event.  Should it time out again, this says where things stood.
     """
     pool = gevent.get_hub().threadpool
     report = ["timeline: %s; client: %r" % (timeline, clients),
