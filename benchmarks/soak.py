@@ -14,8 +14,10 @@ Each round runs, against a fresh nodenet_gevent server in its own process:
   again afterwards;
 * **pipe**: ``--pipe-mib`` MiB (1024) from a fast producer, through a nodenet
   ``c.pipe(upstream)`` proxy, into a consumer that reads at ``--consumer-mbps``
-  (200 MB/s); both ends hash the stream (sha256) and the proxy's peak RSS above its
-  RSS just before the transfer is reported.
+  (200 MB/s) and also stops reading for a second after its first 16 MiB (so the
+  proxy is pushed back even when a loaded machine cannot produce 200 MB/s); both
+  ends hash the stream (sha256) and the proxy's peak RSS above its RSS just before
+  the transfer is reported.
 
 The echo server and the proxy live for the whole soak; rounds repeat until
 ``--minutes`` have passed (at least one round); every round prints one JSON line,
@@ -448,6 +450,11 @@ def stream_blocks(total, seed=2024, block=1 << 20):
         index += 1
 
 
+# The pipe consumer stops reading once, for this long, after this many bytes.
+CONSUMER_STALL_AFTER = 16 << 20
+CONSUMER_STALL_SECONDS = 1.0
+
+
 def role_pipe_ends(args):
     total = args.mib << 20
     listener = socket.socket()
@@ -461,6 +468,7 @@ def role_pipe_ends(args):
         digest = hashlib.sha256()
         received = 0
         rate = args.consumer_mbps * 1e6
+        stall_at = min(CONSUMER_STALL_AFTER, total // 2)
         begin = time.monotonic()
         while True:
             data = conn.recv(65536)
@@ -468,6 +476,12 @@ def role_pipe_ends(args):
                 break
             digest.update(data)
             received += len(data)
+            if stall_at is not None and received >= stall_at:
+                # The rate alone pushes back only if the producer outruns it, which a
+                # loaded 2-core machine may not (seen: 139 MB/s, no pause at all).
+                time.sleep(CONSUMER_STALL_SECONDS)
+                begin += CONSUMER_STALL_SECONDS  # the rate limit does not catch up after it
+                stall_at = None
             ahead = received / rate - (time.monotonic() - begin)
             if ahead > 0.002:
                 time.sleep(ahead)  # slow: at most *rate* bytes per second
