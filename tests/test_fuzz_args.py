@@ -270,6 +270,11 @@ class World:
         if isinstance(emitter, (net.Socket, net.Server)) and emitter not in self.emitters:
             self.emitters.append(emitter)
             emitter.on("error", self.error_events.append)
+            if isinstance(emitter, net.Server):
+                # Its connections are destroyed at cleanup too: left to notice their
+                # peer's close by themselves, they may still hold their descriptor when
+                # the leak check looks (seen once, under load).
+                emitter.on("connection", self.watch)
         return emitter
 
     def call(self, fn, *args, **kwargs):
