@@ -42,6 +42,7 @@ import gevent
 import greenlet
 from gevent import socket as gsocket
 from gevent.event import Event
+from gevent.hub import Waiter
 from greenlet import greenlet as RawGreenlet
 
 from . import args as _args
@@ -122,7 +123,7 @@ class Socket(EventEmitter):
     __slots__ = (
         "_allow_half_open", "_hwm", "_server", "_handle", "_refed", "_no_delay", "_keep_alive",
         "_idle", "_state", "_read_state", "_write_state",
-        "_flowing", "_held", "_held_size", "_decoder", "_park", "_reader", "_writer", "_queue",
+        "_flowing", "_held", "_held_size", "_decoder", "_park", "_wake", "_reader", "_writer", "_queue",
         "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
     )
 
@@ -154,6 +155,7 @@ class Socket(EventEmitter):
     _held_size: int
     _decoder: Decoder | None
     _park: Event | None
+    _wake: Waiter | None
     _reader: greenlet.greenlet | None
     _writer: greenlet.greenlet | None
     _queue: collections.deque[_QueueItem] | None
@@ -222,6 +224,7 @@ class Socket(EventEmitter):
         self._held_size = 0
         self._decoder = getattr(self, "_decoder", None)
         self._park = None
+        self._wake = None
         self._reader = None
         self._writer = None
         self._queue = None  # deque of (bytes-like, callback) not yet sent; made on demand
@@ -261,6 +264,7 @@ class Socket(EventEmitter):
         self._held_size = 0
         self._decoder = None
         self._park = None
+        self._wake = None
         self._writer = None
         self._queue = None
         self._queued = 0
@@ -441,7 +445,11 @@ class Socket(EventEmitter):
             if must_wait:
                 streak = 0
                 try:
-                    wait(read_event)
+                    if self._held:
+                        # Nobody consumes yet: a consumer arriving must end this wait too.
+                        self._wait_readable_or_consumer(read_event)
+                    else:
+                        wait(read_event)
                 except OSError as error:  # includes gevent's "closed in another greenlet"
                     if self._state is not CLOSED:
                         self._destroy(os_error(error, "read"))
@@ -488,6 +496,23 @@ class Socket(EventEmitter):
                 streak = 0
                 gevent.sleep(0)
                 fresh = False
+
+    def _wait_readable_or_consumer(self, read_event: Any) -> None:
+        """Wait until the socket is readable or a consumer arrives (``resume()``).
+
+        gevent's own wait, with its waiter kept in ``_wake`` so that resume()
+        can end it from any greenlet: the held data must reach a consumer that
+        comes while no more bytes (and no FIN) are on their way.  The waiter is
+        gevent's ``Waiter``, as gevent's wait uses, so that closing the socket
+        from another greenlet still throws gevent's "closed" error in here.
+        """
+        waiter = self._wake = Waiter()
+        read_event.start(waiter.switch, waiter)
+        try:
+            waiter.get()
+        finally:
+            read_event.stop()
+            self._wake = None
 
     def _wait_for_reader_turn(self) -> bool:
         """Park until flowing (delivering held data first) or there is room to hold more.
@@ -600,6 +625,8 @@ class Socket(EventEmitter):
                 self.emit("resume")
             if self._park is not None:
                 self._park.set()  # wake a parked reader (inline for the same reason)
+            elif self._wake is not None:  # a reader holding data, waiting for more
+                self._wake.hub.loop.run_callback(self._wake.switch, None)
         return self
 
     def is_paused(self) -> bool:
