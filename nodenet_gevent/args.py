@@ -14,10 +14,21 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import socket as _stdlib_socket
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Union
 
-from .errors import NodeTypeError, NodeValueError, describe, invalid_arg_type
+from .errors import (
+    ERR_INVALID_ARG_VALUE,
+    ERR_INVALID_IP_ADDRESS,
+    ERR_MISSING_ARGS,
+    ERR_OUT_OF_RANGE,
+    ERR_SOCKET_BAD_PORT,
+    NodeTypeError,
+    describe,
+    invalid_arg_type,
+)
+from .ip import is_ip
 
 # The numbers accepted are any ``numbers.Real`` (``numbers.Integral`` where an
 # integer is required): int, float, Fraction, numpy's scalars...  The type checker
@@ -32,11 +43,23 @@ else:
 __all__ = [
     "normalize_args",
     "canonical_options",
+    "option",
     "is_pipe_name",
+    "validate_unix_path",
     "to_port",
     "validate_port",
     "validate_msecs",
-    "option",
+    "validate_int",
+    "refuse_object_mode",
+    "SOCKET_OPTIONS",
+    "TcpTarget",
+    "PathTarget",
+    "ConnectTarget",
+    "connect_target",
+    "ListenRequest",
+    "listen_request",
+    "invalid_options",
+    "missing_port_or_path",
 ]
 
 # snake_case spelling -> Node's spelling.  Keys not listed are kept as given.
@@ -109,10 +132,7 @@ def validate_unix_path(path: str | bytes) -> str | bytes:
     """
     nul: Any = "\0" if isinstance(path, str) else b"\0"  # the NUL of path's type
     if nul in path[1:]:
-        raise NodeValueError(
-            "ERR_INVALID_ARG_VALUE",
-            "The argument 'path' must be a string without null bytes. Received %r" % (path,),
-        )
+        raise ERR_INVALID_ARG_VALUE.value_error("argument", "path", "must be a string without null bytes", path)
     return path
 
 
@@ -180,10 +200,7 @@ def to_port(value: object, name: str = "options.port", allow_zero: bool = True) 
         and 0 <= number <= 65535
         and (allow_zero or number != 0)
     ):
-        raise NodeValueError(
-            "ERR_SOCKET_BAD_PORT",
-            "%s should be >= %d and < 65536. %s." % (name, 0 if allow_zero else 1, describe(value)),
-        )
+        raise ERR_SOCKET_BAD_PORT(name, 0 if allow_zero else 1, describe(value))
     return int(number)
 
 
@@ -199,23 +216,7 @@ def validate_msecs(value: object, name: str = "msecs") -> float:
     if isinstance(value, bool) or not isinstance(value, _Real):
         raise invalid_arg_type(name, "of type number", value)
     if math.isnan(value) or math.isinf(value) or value < 0:
-        raise NodeValueError(
-            "ERR_OUT_OF_RANGE",
-            'The value of "%s" is out of range. It must be a non-negative finite number. Received %r'
-            % (name, value),
-        )
-    return value
-
-
-def validate_host(value: object, name: str = "options.host") -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise invalid_arg_type(name, "of type string", value)
-    return value
-
-
-def validate_bool(value: object, name: str) -> bool | None:
-    if value is not None and not isinstance(value, bool):
-        raise invalid_arg_type(name, "of type boolean", value)
+        raise ERR_OUT_OF_RANGE(name, "a non-negative finite number", value)
     return value
 
 
@@ -226,22 +227,161 @@ def validate_int(value: object, name: str, minimum: int = 0) -> int:
         else:
             raise invalid_arg_type(name, "of type int", value)
     if value < minimum:
-        raise NodeValueError(
-            "ERR_OUT_OF_RANGE",
-            'The value of "%s" is out of range. It must be >= %d. Received %r' % (name, minimum, value),
-        )
+        raise ERR_OUT_OF_RANGE(name, ">= %d" % minimum, value)
     return int(value)
 
 
 def invalid_options(options: object) -> NodeTypeError:
-    return NodeTypeError(
-        "ERR_INVALID_ARG_VALUE", "The argument 'options' is invalid. Received %r" % (options,)
-    )
+    return ERR_INVALID_ARG_VALUE("argument", "options", "is invalid", options)  # type: ignore[return-value]
 
 
 def missing_port_or_path(options: object) -> NodeTypeError:
     """``listen(options)`` with neither a port nor a path (nor a usable handle)."""
-    return NodeTypeError(
-        "ERR_INVALID_ARG_VALUE",
-        "The argument 'options' must have the property \"port\" or \"path\". Received %r" % (options,),
+    return ERR_INVALID_ARG_VALUE(  # type: ignore[return-value]
+        "argument", "options", 'must have the property "port" or "path"', options
     )
+
+
+# ---------------------------------------------------------------------------
+# Socket construction and connect()
+
+#: The options of ``net.connect()`` that belong to the new Socket rather than to its connect().
+SOCKET_OPTIONS = (
+    "allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode",
+    "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
+)
+
+
+def refuse_object_mode(options: Mapping[str, Any]) -> None:
+    """A socket moves bytes: Node refuses object mode for ``net.Socket``, and so do we."""
+    for mode in ("objectMode", "readableObjectMode", "writableObjectMode"):
+        if options.get(mode):
+            raise ERR_INVALID_ARG_VALUE("property", "options.%s" % mode, "is not supported", options[mode])
+
+
+class TcpTarget(NamedTuple):
+    """Where a TCP connect() goes: a host (name or IP) and port, from an optional local address."""
+
+    host: str
+    port: int
+    family: int  # AF_UNSPEC, AF_INET or AF_INET6: what the lookup may answer
+    local_address: str | None
+    local_port: int | None
+
+
+class PathTarget(NamedTuple):
+    """Where a Unix-socket connect() goes."""
+
+    path: str | bytes
+
+
+ConnectTarget = Union[TcpTarget, PathTarget]
+
+_FAMILIES = {0: _stdlib_socket.AF_UNSPEC, 4: _stdlib_socket.AF_INET, 6: _stdlib_socket.AF_INET6}
+
+
+def connect_target(options: Mapping[str, Any]) -> ConnectTarget:
+    """The validated target of ``connect(options)``; raises Node's argument errors."""
+    path = options.get("path")
+    if path is not None:
+        if not isinstance(path, (str, bytes)):
+            raise invalid_arg_type("options.path", "of type string", path)
+        return PathTarget(validate_unix_path(path))
+    if options.get("port") is None:
+        raise ERR_MISSING_ARGS('"options" or "port" or "path"')
+    port = validate_port(options["port"])
+    host = options.get("host")
+    if host is not None and not isinstance(host, str):
+        raise invalid_arg_type("hostname", "of type string", host)
+    family = options.get("family") or 0
+    if family == "IPv4" or family == "IPv6":  # as address() reports it
+        family = int(family[3])
+    if isinstance(family, bool) or family not in (0, 4, 6):  # (a tuple: any value may be unhashable)
+        raise ERR_INVALID_ARG_VALUE.value_error("argument", "family", "must be one of: 0, 4, 6", family)
+    local_address = options.get("localAddress")
+    if local_address is not None and not is_ip(local_address):
+        raise ERR_INVALID_IP_ADDRESS(local_address)  # Node: TypeError; a bad value is a ValueError here (SPEC 6)
+    local_port = options.get("localPort")
+    if local_port is not None:
+        if isinstance(local_port, bool) or not isinstance(local_port, (int, float)):
+            raise invalid_arg_type("options.localPort", "of type number", local_port)
+        local_port = to_port(local_port, "options.localPort")
+    return TcpTarget(host or "localhost", port, _FAMILIES[family], local_address, local_port)
+
+
+# ---------------------------------------------------------------------------
+# listen()
+
+# listen(2) takes a C int; larger backlogs are capped by the kernel anyway.
+_MAX_BACKLOG = 2**31 - 1
+
+
+class ListenRequest(NamedTuple):
+    """What a ``listen()`` call asks for: exactly one of *handle*, *path*, or *host*/*port*."""
+
+    handle: Any  # a Server, Socket, object with fileno(), or {'fd': n}; or None
+    path: str | bytes | None
+    host: str | None
+    port: int
+    backlog: int
+    options: dict[str, Any]
+    callback: Callable[..., object] | None
+
+
+def listen_request(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], is_handle: Callable[[object], bool], default_backlog: int
+) -> ListenRequest:
+    """Every ``listen()`` form -> one :class:`ListenRequest`; raises Node's argument errors.
+
+    *is_handle* says whether a value is a handle to listen on (a Server, a
+    Socket, anything with ``fileno()``): the caller knows those classes.
+    """
+    all_args = args
+    handle = None
+    if args and is_handle(args[0]):
+        handle, args = args[0], args[1:]
+    options, callback = normalize_args(args, kwargs)
+    if handle is None:
+        handle = options.get("handle") or options.get("_handle")
+        if handle is not None and not (is_handle(handle) or isinstance(handle, dict)):
+            raise invalid_options(options)
+        fd = options.get("fd")
+        if handle is None and isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+            handle = {"fd": fd}
+    backlog = options.get("backlog")
+    if backlog is None:
+        # listen(port, backlog), listen(port, host, backlog) and
+        # listen(handle, backlog), as Node reads them.
+        for candidate in all_args[1:3]:
+            if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
+                backlog = candidate
+                break
+    if backlog is None:
+        backlog = default_backlog
+    else:
+        # Node hands any number to libuv; the kernel caps it at somaxconn anyway.
+        backlog = min(validate_int(backlog, "backlog"), _MAX_BACKLOG)
+    if handle is not None:
+        return ListenRequest(handle, None, None, 0, backlog, options, callback)
+    given_options = bool(args) and isinstance(args[0], dict)
+    if options.get("path") is not None and options.get("port") is None:
+        # As Node: a port, when given, wins over a path; a path must not be a number.
+        path = options["path"]
+        if not (isinstance(path, bytes) or is_pipe_name(path)):
+            raise invalid_options(options)
+        return ListenRequest(None, validate_unix_path(path), None, 0, backlog, options, callback)
+    if "port" in options or not given_options:
+        port = options.get("port")
+        if port is None:
+            port = 0
+        elif isinstance(port, bool) or not isinstance(port, (int, float, str)):
+            raise invalid_options({"port": port})
+        else:
+            port = to_port(port)
+        host = options.get("host") or None  # Node: a falsy host is no host
+        if host is not None and not isinstance(host, str):
+            raise invalid_arg_type("hostname", "of type string", host)
+        return ListenRequest(None, None, host, port, backlog, options, callback)
+    if "path" in options:
+        raise invalid_options(options)
+    raise missing_port_or_path(options)

@@ -7,8 +7,8 @@ copy the listener list or take a lock.  Everything runs in greenlets of one
 thread, so pyee's thread lock is replaced by a shared no-op context (which also
 saves a lock object per connection).
 
-pyee keeps its state in ``self._events`` and ``self._lock``; subclasses must not
-use those names for anything else.
+pyee keeps its state in ``self._events`` and ``self._lock`` (slots here);
+subclasses must not use those names for anything else.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ _L = TypeVar("_L", bound=Listener)
 
 class EventEmitter(_PyeeEventEmitter):
     """pyee's EventEmitter with Node's method names and a fast ``emit``."""
+
+    # pyee's two fields as slots: an instance's __dict__ (pyee's base has no
+    # __slots__, so every instance has one) then stays empty and unallocated.
+    __slots__ = ("_events", "_lock")
 
     # Where these differ from pyee's declarations, it is on purpose (so the
     # "type: ignore"s below): a plain dict per event and a no-op lock (see the

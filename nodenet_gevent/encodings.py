@@ -72,7 +72,7 @@ import binascii
 import re
 from typing import Any, Callable, Union
 
-from .errors import NodeValueError, invalid_arg_type
+from .errors import ERR_UNKNOWN_ENCODING, NodeValueError, invalid_arg_type
 
 __all__ = ["ENCODINGS", "normalize_encoding", "encode", "to_bytes", "Decoder"]
 
@@ -100,7 +100,7 @@ ENCODINGS = frozenset(_ALIASES.values())
 
 
 def _unknown_encoding(encoding: object) -> NodeValueError:
-    return NodeValueError("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s" % (encoding,))
+    return ERR_UNKNOWN_ENCODING(encoding)  # type: ignore[return-value]
 
 
 def normalize_encoding(encoding: object, default: str = "utf8") -> str:
@@ -312,9 +312,6 @@ class Decoder:
         self = object.__new__(_DECODERS[name])
         self.encoding = name
         return self
-
-    def __init__(self, encoding: object = "utf8") -> None:
-        pass
 
     def __repr__(self) -> str:
         return "Decoder(%r)" % (self.encoding,)

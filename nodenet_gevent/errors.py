@@ -44,10 +44,13 @@ __all__ = [
     "NodeError",
     "NodeTypeError",
     "NodeValueError",
+    "ErrorKind",
+    "E",
     "os_error",
     "lookup_error",
     "invalid_arg_type",
     "describe",
+    "error_code",
 ]
 
 
@@ -77,6 +80,69 @@ class NodeValueError(NodeError, ValueError):
     """Node's ``RangeError``/value errors: an argument of the right type but a bad value."""
 
 
+class ErrorKind:
+    """One entry of the catalogue below: Node's ``E(code, message, Base)``.
+
+    Calling it makes the error: ``ERR_SOCKET_CONNECTED()``, or with the
+    values its message template takes, ``ERR_UNKNOWN_ENCODING('foo')``.
+    """
+
+    __slots__ = ("code", "template", "base")
+
+    code: str
+    template: str
+    base: type[NodeError]
+
+    def __init__(self, code: str, template: str, base: type[NodeError]) -> None:
+        self.code = code
+        self.template = template
+        self.base = base
+
+    def __call__(self, *values: object) -> NodeError:
+        return self.base(self.code, self.template % values if values else self.template)
+
+    def value_error(self, *values: object) -> NodeValueError:
+        """The same error as a ``ValueError``: where Node throws its ``TypeError``
+        for a value of the right type that is wrong, a ``ValueError`` is what a
+        Python user expects (SPEC, errors)."""
+        return NodeValueError(self.code, self.template % values if values else self.template)
+
+    def __repr__(self) -> str:
+        return "E(%r, %r, %s)" % (self.code, self.template, self.base.__name__)
+
+
+def E(code: str, template: str, base: type[NodeError] = NodeError) -> ErrorKind:  # noqa: N802 - Node's name
+    """Add a kind of error to the catalogue: its code, its message (a %-template), its class."""
+    return ErrorKind(code, template, base)
+
+
+# The catalogue: every Node error code the library raises or emits, with Node's
+# message.  A code is written here once; the rest of the library calls these.
+ERR_INVALID_ARG_TYPE = E("ERR_INVALID_ARG_TYPE", 'The "%s" %s must be %s. %s', NodeTypeError)
+# (kind: 'argument' or 'property', name, what is wrong, the value)
+ERR_INVALID_ARG_VALUE = E("ERR_INVALID_ARG_VALUE", "The %s '%s' %s. Received %r", NodeTypeError)
+ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)
+ERR_INVALID_IP_ADDRESS = E("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", NodeValueError)
+ERR_INVALID_STATE = E("ERR_INVALID_STATE", "Invalid state: %s")
+ERR_MISSING_ARGS = E("ERR_MISSING_ARGS", "The %s argument must be specified", NodeTypeError)
+ERR_OUT_OF_RANGE = E(
+    "ERR_OUT_OF_RANGE", 'The value of "%s" is out of range. It must be %s. Received %r', NodeValueError
+)
+ERR_SERVER_ALREADY_LISTEN = E(
+    "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."
+)
+ERR_SERVER_NOT_RUNNING = E("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+ERR_SOCKET_BAD_PORT = E("ERR_SOCKET_BAD_PORT", "%s should be >= %d and < 65536. %s.", NodeValueError)
+ERR_SOCKET_CLOSED_BEFORE_CONNECTION = E(
+    "ERR_SOCKET_CLOSED_BEFORE_CONNECTION", "Socket closed before the connection was established"
+)
+ERR_SOCKET_CONNECTED = E("ERR_SOCKET_CONNECTED", "Socket is already connected or connecting")
+ERR_STREAM_DESTROYED = E("ERR_STREAM_DESTROYED", "Cannot call %s after a stream was destroyed")
+ERR_STREAM_NULL_VALUES = E("ERR_STREAM_NULL_VALUES", "May not write null values to stream", NodeTypeError)
+ERR_STREAM_WRITE_AFTER_END = E("ERR_STREAM_WRITE_AFTER_END", "write after end")
+ERR_UNKNOWN_ENCODING = E("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s", NodeValueError)
+
+
 def describe(value: object) -> str:
     """Node's ``Received ...`` suffix, in Python terms."""
     if value is None:
@@ -96,10 +162,7 @@ _JS_TYPES: dict[type, str] = {bool: "boolean", int: "number", float: "number", s
 
 def invalid_arg_type(name: str, expected: str, value: object) -> NodeTypeError:
     kind = "argument" if "." not in name else "property"
-    return NodeTypeError(
-        "ERR_INVALID_ARG_TYPE",
-        'The "%s" %s must be %s. %s' % (name, kind, expected, describe(value)),
-    )
+    return cast(NodeTypeError, ERR_INVALID_ARG_TYPE(name, kind, expected, describe(value)))
 
 
 # Errnos whose message in Node carries libuv's description after the code

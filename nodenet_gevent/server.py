@@ -24,17 +24,23 @@ from gevent import socket as gsocket
 from gevent.hub import get_hub
 
 from . import args as _args
+from ._gevent import os_socket, readiness, set_ref
+from .addresses import AddressInfo, Peer, describe_address
 from .emitter import EventEmitter, Listener
-from .errors import NodeError, NodeTypeError, invalid_arg_type, lookup_error, os_error
-from .ip import is_ip
-from .loop import getaddrinfo, next_tick, set_ref
-from .socket import AddressInfo, Socket, _describe, _Peer
+from .errors import (
+    ERR_INVALID_FD_TYPE,
+    ERR_SERVER_ALREADY_LISTEN,
+    ERR_SERVER_NOT_RUNNING,
+    invalid_arg_type,
+    os_error,
+)
+from .handles import adopt_listening_fd, is_fd
+from .lookup import resolve
+from .loop import next_tick
+from .socket import Socket
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
-
-# listen(2) takes a C int; larger backlogs are capped by the kernel anyway.
-_MAX_BACKLOG = 2**31 - 1
 
 __all__ = ["Server", "create_server", "createServer"]
 
@@ -112,55 +118,19 @@ class Server(EventEmitter):
         Returns the server.  ``'listening'`` (or ``'error'``) follows.
         """
         if self._state is LISTENING:
-            raise NodeError(
-                "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."
-            )
-        all_args = args
-        handle = None
-        if args and _is_handle(args[0]):
-            handle, args = args[0], args[1:]
-        options, callback = _args.normalize_args(args, kwargs)
-        if handle is None:
-            handle = options.get("handle") or options.get("_handle")
-            if handle is not None and not (_is_handle(handle) or isinstance(handle, dict)):
-                raise _args.invalid_options(options)
-            if handle is None and _is_fd(options.get("fd")):
-                handle = {"fd": options["fd"]}
-        backlog = options.get("backlog")
-        if backlog is None:
-            # listen(port, backlog), listen(port, host, backlog) and
-            # listen(handle, backlog), as Node reads them.
-            for candidate in all_args[1:3]:
-                if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
-                    backlog = candidate
-                    break
-        if backlog is None:
-            backlog = self.BACKLOG
-        else:
-            # Node hands any number to libuv; the kernel caps it at somaxconn anyway.
-            backlog = min(_args.validate_int(backlog, "backlog"), _MAX_BACKLOG)
-        given_options = bool(args) and isinstance(args[0], dict)
+            raise ERR_SERVER_ALREADY_LISTEN()
+        request = _args.listen_request(args, kwargs, _is_handle, self.BACKLOG)
+        callback, backlog = request.callback, request.backlog
         bind: Callable[[], Any]  # returns the listening gevent socket
-        if handle is not None:
-            bind = lambda: _adopt_handle(handle, backlog)  # noqa: E731
-        elif options.get("path") is not None and options.get("port") is None:
-            # As Node: a port, when given, wins over a path; a path must not be a number.
-            path = options["path"]
-            if not (isinstance(path, bytes) or _args.is_pipe_name(path)):
-                raise _args.invalid_options(options)
-            _args.validate_unix_path(path)
-            bind = lambda: self._bind_unix(path, backlog, options)  # noqa: E731
-        elif "port" in options or not given_options:
-            port = options.get("port")
-            port = 0 if port is None else _listen_port(port)
-            host = options.get("host") or None  # Node: a falsy host is no host
-            if host is not None and not isinstance(host, str):
-                raise invalid_arg_type("hostname", "of type string", host)
-            bind = lambda: self._bind_tcp(host, port, backlog, options)  # noqa: E731
-        elif "path" in options:
-            raise _args.invalid_options(options)
+        if request.handle is not None:
+            handle = request.handle
+            bind = lambda: adopt_listening_fd(_handle_fd(handle), backlog)  # noqa: E731
+        elif request.path is not None:
+            path = request.path
+            bind = lambda: self._bind_unix(path, backlog, request.options)  # noqa: E731
         else:
-            raise _args.missing_port_or_path(options)
+            host, port = request.host, request.port
+            bind = lambda: self._bind_tcp(host, port, backlog, request.options)  # noqa: E731
         self._state = LISTENING
         try:
             self._handle = bind()
@@ -206,7 +176,7 @@ class Server(EventEmitter):
         return handle
 
     def _bind_tcp(self, host: str | None, port: int, backlog: int, options: Mapping[str, Any]) -> Any:
-        candidates = _listen_addresses(host, port, options)
+        candidates = _listen_addresses(host, port)
         last: OSError | None = None
         for family, address in candidates:
             try:
@@ -249,8 +219,8 @@ class Server(EventEmitter):
         # Accept until EAGAIN, then wait for readiness, as libuv does.
         if self._handle is not handle:
             return  # closed before this greenlet first ran
-        raw_accept = handle._sock._accept
-        wait, read_event = handle._wait, handle._read_event
+        raw_accept = os_socket(handle)._accept
+        wait, read_event = readiness(handle)
         family, proto = int(handle.family), handle.proto
         make_socket = gsocket.socket
         hub = get_hub()
@@ -289,15 +259,15 @@ class Server(EventEmitter):
                 accepted = 0
                 gevent.sleep(0)
 
-    def _drop(self, conn: Any, peer: _Peer) -> None:
+    def _drop(self, conn: Any, peer: Peer) -> None:
         info: dict[str, Any] = {}
         try:
-            local = _describe(conn.getsockname(), conn.family)
+            local = describe_address(conn.getsockname(), conn.family)
             info = {
                 "localAddress": local.get("address"), "localPort": local.get("port"), "localFamily": local.get("family")
             }
             if conn.family != _stdlib_socket.AF_UNIX:
-                remote = _describe(peer, conn.family)
+                remote = describe_address(peer, conn.family)
                 info.update(remoteAddress=remote["address"], remotePort=remote["port"], remoteFamily=remote["family"])
         except OSError:
             pass
@@ -323,7 +293,7 @@ class Server(EventEmitter):
             if self._state is LISTENING:
                 self.once("close", callback)
             else:
-                error = NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+                error = ERR_SERVER_NOT_RUNNING()
                 self.once("close", lambda: callback(error))
         self._stop_listening()
         if not self._connections:
@@ -362,7 +332,7 @@ class Server(EventEmitter):
             return None
         if self._handle.family == _stdlib_socket.AF_UNIX:
             return name if isinstance(name, str) else name.decode(errors="replace")
-        return _describe(name, self._handle.family)
+        return describe_address(name, self._handle.family)
 
     @property
     def listening(self) -> bool:
@@ -402,7 +372,7 @@ class Server(EventEmitter):
     def fileno(self) -> int:
         """The listening descriptor (so a Server can be passed to ``listen(handle)``)."""
         if self._handle is None:
-            raise NodeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
+            raise ERR_SERVER_NOT_RUNNING()
         fd: int = self._handle.fileno()
         return fd
 
@@ -446,51 +416,22 @@ def _file_identity(status: os.stat_result) -> tuple[int, int, int]:
     return (status.st_dev, status.st_ino, stat.S_IFMT(status.st_mode))
 
 
-def _is_fd(fd: object) -> bool:
-    return isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0
-
-
-def _adopt_handle(handle: Any, backlog: int = Server.BACKLOG) -> Any:
-    """A gevent socket on a duplicate of an already bound/listening descriptor."""
+def _handle_fd(handle: Any) -> int:
+    """The descriptor of what ``listen(handle)`` was given."""
     if isinstance(handle, dict):
         fd: Any = handle.get("fd")
-        if not _is_fd(fd):
-            raise NodeTypeError("ERR_INVALID_FD_TYPE", "Unsupported fd type: %r" % (fd,))
-    elif isinstance(handle, (Socket, Server)):
+        if not is_fd(fd):
+            raise ERR_INVALID_FD_TYPE(repr(fd))
+        return int(fd)
+    if isinstance(handle, (Socket, Server)):
         if handle._handle is None:
             # Node: a Socket or Server without a handle is no handle at all.
             raise _args.missing_port_or_path(handle)
-        fd = handle._handle.fileno()
-    else:
-        fd = handle.fileno()
-    try:
-        duplicate = os.dup(fd)
-    except OverflowError:
-        # Beyond a C int: no descriptor can have that number (libuv: EINVAL).
-        raise os_error(errno.EINVAL, "listen") from None
-    except OSError as error:
-        raise os_error(error, "listen") from error
-    try:
-        sock = gsocket.socket(fileno=duplicate)
-    except OSError as error:
-        os.close(duplicate)
-        # libuv reports a descriptor that is no socket as EINVAL, and so does Node.
-        raise os_error(errno.EINVAL if error.errno == errno.ENOTSOCK else error, "listen") from error
-    try:
-        sock.listen(backlog)  # harmless on a listening socket; required otherwise
-    except OSError as error:
-        sock.close()
-        raise os_error(error, "listen") from error
-    return sock
+        return int(handle._handle.fileno())
+    return int(handle.fileno())
 
 
-def _listen_port(port: object) -> int:
-    if isinstance(port, bool) or not isinstance(port, (int, float, str)):
-        raise _args.invalid_options({"port": port})
-    return _args.to_port(port)
-
-
-def _listen_addresses(host: str | None, port: int, options: Mapping[str, Any]) -> list[tuple[int, str]]:
+def _listen_addresses(host: str | None, port: int) -> list[tuple[int, str]]:
     """``[(family, address), ...]`` to try binding, in order."""
     if host is None:
         # Node binds '::' dual-stack and falls back to 0.0.0.0 without IPv6.
@@ -499,15 +440,7 @@ def _listen_addresses(host: str | None, port: int, options: Mapping[str, Any]) -
             candidates.append((_stdlib_socket.AF_INET6, "::"))
         candidates.append((_stdlib_socket.AF_INET, "0.0.0.0"))
         return candidates
-    version = is_ip(host)
-    if version:
-        return [(_stdlib_socket.AF_INET6 if version == 6 else _stdlib_socket.AF_INET, host)]
-    try:
-        host.encode("idna")  # as getaddrinfo would, but here: gevent's resolver thread prints failures
-        infos = getaddrinfo(host, port, 0, _stdlib_socket.SOCK_STREAM, _stdlib_socket.IPPROTO_TCP)
-    except (_stdlib_socket.gaierror, UnicodeError) as error:
-        raise lookup_error(error, host) from error
-    return [(infos[0][0], infos[0][4][0])]
+    return resolve(host, port)[:1]  # Node listens on the first address only
 
 
 def create_server(

@@ -33,9 +33,9 @@ INVALID_HOST = "something.invalid"
 @pytest.fixture
 def error_lookup_mock(monkeypatch):
     """Node's ``errorLookupMock()``: resolving INVALID_HOST fails with ENOTFOUND."""
-    from nodenet_gevent import loop
+    from nodenet_gevent import lookup
 
-    real = loop._system_getaddrinfo
+    real = lookup._system_getaddrinfo
     calls = []
 
     def getaddrinfo(host, *args, **kwargs):
@@ -44,7 +44,7 @@ def error_lookup_mock(monkeypatch):
             raise stdlib_socket.gaierror(stdlib_socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(loop, "_system_getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(lookup, "_system_getaddrinfo", getaddrinfo)
     return calls
 
 

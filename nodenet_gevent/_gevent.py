@@ -1,0 +1,89 @@
+"""The one place where gevent's private attributes are touched.
+
+The read and write paths go around gevent's socket wrapper methods (a Python
+frame or a dozen per chunk or per accepted connection) straight to what those
+methods use.  Every private name the library relies on is read here, so there
+is one list to check against each gevent the matrix supports:
+``tests/test_gevent_internals.py`` checks exactly :data:`SOCKET_ATTRIBUTES` and
+the libuv watcher attribute on the oldest and the newest gevent.
+
+* ``sock._sock``: the OS socket under a gevent socket (non-blocking): its
+  ``recv``, ``send``, ``shutdown`` and, for a listener, ``_accept`` (the C call
+  that returns a descriptor and an address).
+* ``sock._wait(watcher)``, ``sock._read_event``, ``sock._write_event``: how
+  gevent waits for readiness on a socket, and its two watchers.
+* ``watcher._watcher_ref`` (libuv only): the poll handle that gevent's libuv
+  loop shares among the watchers of one descriptor.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from gevent.hub import Waiter, get_hub
+
+__all__ = [
+    "SOCKET_ATTRIBUTES",
+    "os_socket",
+    "readiness",
+    "set_ref",
+    "wait_readable_or_woken",
+    "wake",
+]
+
+#: The private attributes of a gevent socket used here.
+SOCKET_ATTRIBUTES = ("_sock", "_wait", "_read_event", "_write_event")
+
+
+# Attribute getters written in C (operator.attrgetter) rather than Python
+# functions: they run once per connection or per write, where a Python frame is
+# what the read and write paths go around gevent's wrappers to avoid.
+
+#: ``os_socket(sock)``: the non-blocking OS socket under gevent socket *sock*.
+os_socket: Callable[[Any], Any] = operator.attrgetter("_sock")
+
+#: ``readiness(sock)`` -> ``(wait, read_watcher)``: ``wait(read_watcher)`` blocks
+#: the calling greenlet until *sock* is readable, and raises gevent's "closed
+#: in another greenlet" ``OSError`` if the socket is closed meanwhile.
+readiness: Callable[[Any], tuple[Callable[[Any], object], Any]] = operator.attrgetter("_wait", "_read_event")
+
+
+def set_ref(sock: Any, value: bool) -> None:
+    """Whether gevent socket *sock*'s watchers keep the loop (``run()``) alive.
+
+    gevent's ``socket.ref`` sets its read and write watchers' flag, which is all
+    libev needs.  gevent's libuv loop multiplexes the watchers of one descriptor
+    onto a single libuv poll handle and ignores their flag, so an unref'd socket
+    would still hold the loop: there the shared handle's flag is set too (its
+    watchers are all this socket's).
+    """
+    sock.ref = value
+    for event in (sock._read_event, sock._write_event):
+        shared = getattr(event, "_watcher_ref", None)  # gevent.libuv.watcher.io._multiplexwatcher
+        if shared is not None:
+            shared.ref = value
+
+
+def wait_readable_or_woken(read_watcher: Any, keep: Callable[[Waiter | None], object]) -> None:
+    """Block until readable, or until :func:`wake` is called on the waiter given to *keep*.
+
+    gevent's own wait (``wait_on_watcher``), with its ``Waiter`` handed to
+    ``keep(waiter)`` first and ``keep(None)`` after, so that another greenlet
+    can end the wait.  gevent's ``Waiter`` it must be: closing the socket from
+    another greenlet makes gevent throw its "closed" error through the
+    waiter's ``throw``, into this greenlet, as for gevent's own waits.
+    """
+    waiter = Waiter()
+    keep(waiter)
+    read_watcher.start(waiter.switch, waiter)
+    try:
+        waiter.get()
+    finally:
+        read_watcher.stop()
+        keep(None)
+
+
+def wake(waiter: Waiter) -> None:
+    """End a :func:`wait_readable_or_woken`, from any greenlet (the switch is made by the hub)."""
+    get_hub().loop.run_callback(waiter.switch, None)

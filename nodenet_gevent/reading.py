@@ -1,0 +1,248 @@
+"""The read side: the reader greenlet, holding data for a late consumer, pause/resume, pipe.
+
+The reader greenlet owns receiving.  For a client it first connects
+(``connecting.py``); for an accepted socket it first emits the server's
+``'connection'``.  Then it loops on ``recv`` and emits ``'data'``, so
+``'data'`` handlers run in it and one that blocks holds up only its own
+connection.  ``pause()`` parks it (no ``recv`` at all, so TCP flow control
+slows the peer); ``resume()`` wakes it.  Until someone consumes data (a
+``'data'`` listener, ``resume()`` or ``pipe()``) it holds what it reads, up to
+the high-water mark, then parks: no data is lost for want of a listener, and a
+consumer arriving from any greenlet gets the held data at once.  At EOF it
+hands over to ``closing._finish_reading``.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import gevent
+from gevent.event import Event
+
+from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
+from .args import ConnectTarget
+from .encodings import Decoder, normalize_encoding
+from .errors import os_error
+from .pipe import Pipe, Writable
+from .state import CLOSED, EOF, OPEN, READING, SocketBase
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for the type checker only: not a runtime dependency
+
+    from .server import Server
+
+__all__ = ["ReadSide"]
+
+_W = TypeVar("_W", bound=Writable)
+
+
+class ReadSide(SocketBase):
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        def _connect(self, target: ConnectTarget) -> bool: ...
+
+    def _run_reader(self, server: Server | None, target: ConnectTarget | None) -> None:
+        """Body of the reader greenlet: connect to *target*, or announce the
+        connection to *server* (neither: an adopted descriptor), then read
+        until EOF and finish reading."""
+        try:
+            if target is not None:
+                if not self._connect(target):
+                    return
+            elif server is not None:
+                server.emit("connection", self)
+                if self._state is not OPEN:
+                    return
+            if self._read_state is READING:
+                self._read_loop()
+        except gevent.GreenletExit:
+            self._destroy()
+        except BaseException:
+            # A user handler raised (or an 'error' nobody listened to): this
+            # socket is done; gevent reports the exception; others go on.
+            self._destroy(had_error=True)
+            raise
+
+    def _read_loop(self) -> None:
+        """Read and deliver (or hold) until EOF, then finish reading; return early once closed.
+
+        Straight to the OS socket: gevent's recv() wrapper would cost a Python
+        frame per chunk.  After a short read the kernel buffer is (almost
+        surely) empty, so wait for readiness before the next recv instead of
+        paying for an EAGAIN, as libuv does.  A reader whose socket is always
+        ready yields after a streak, so it cannot starve other connections.
+        """
+        handle = self._handle
+        recv = os_socket(handle).recv
+        wait, read_event = readiness(handle)
+        size = self.READ_SIZE
+        streak = 0
+        must_wait = False
+        # A handler ran ('connect'/'connection' just did) since this greenlet last yielded.
+        user_code_ran = True
+        while True:
+            if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                return
+            if must_wait:
+                streak = 0
+                try:
+                    if self._held:
+                        # Nobody consumes yet: a consumer arriving must end this wait too.
+                        wait_readable_or_woken(read_event, self._keep_waiter)
+                    else:
+                        wait(read_event)
+                except OSError as error:  # includes gevent's "closed in another greenlet"
+                    if self._state is not CLOSED:
+                        self._destroy(os_error(error, "read"))
+                    return
+                user_code_ran = False
+                if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                    return
+            try:
+                data = recv(size)
+            except BlockingIOError:
+                must_wait = True
+                continue
+            except OSError as error:
+                if self._state is not CLOSED:
+                    self._destroy(os_error(error, "read"))
+                return
+            if not data:
+                if self._state is OPEN:
+                    self._read_state = EOF
+                    self._finish_reading(user_code_ran)
+                return
+            nbytes = len(data)
+            must_wait = nbytes < size
+            self._bytes_read += nbytes
+            if self._idle is not None:
+                self._idle.touch()
+            if self._flowing and not self._held:  # held data goes first
+                decoder = self._decoder
+                user_code_ran = True
+                if decoder is not None:
+                    data = decoder.write(data)
+                    if data:
+                        self.emit("data", data)
+                else:
+                    self.emit("data", data)
+            else:
+                if self._held is None:
+                    self._held = collections.deque()
+                self._held.append(data)
+                self._held_size += nbytes
+            if self._state is not OPEN:
+                return
+            streak += 1
+            if streak >= self.READS_BEFORE_YIELD:
+                streak = 0
+                gevent.sleep(0)
+                user_code_ran = False
+
+    def _keep_waiter(self, waiter: Any) -> None:
+        self._wake = waiter
+
+    def _wait_for_reader_turn(self) -> bool:
+        """Park until flowing (delivering held data first) or there is room to hold more.
+
+        Returns False if the socket closed meanwhile.
+        """
+        while True:
+            if self._state is not OPEN:
+                return False
+            if self._flowing:
+                if self._held and not self._deliver_held():
+                    return False
+                if self._flowing:
+                    return True
+                continue  # type: ignore[unreachable]  # mypy keeps _flowing narrowed, but 'data' handlers may pause()
+            if self._flowing is None and (self._held_size < self._hwm or not self._held_size):
+                return True  # room to hold more (at least one chunk, so a FIN is seen)
+            self._park_reader()
+
+    def _park_reader(self) -> None:
+        # Conditions were checked just before, with no switch since: no wake-up is lost.
+        park = self._park
+        if park is None:
+            park = self._park = Event()
+        park.clear()
+        park.wait()
+
+    def _deliver_held(self) -> bool:
+        """Emit held chunks while flowing.  False if the socket closed meanwhile."""
+        held = self._held
+        while held and self._flowing:
+            data: bytes | str = held.popleft()
+            self._held_size -= len(data)
+            if self._decoder is not None:
+                data = self._decoder.write(data)
+            if data:
+                self.emit("data", data)
+            if self._state is not OPEN:
+                return False
+        return True
+
+    # ------------------------------------------------------------------
+    # flow control
+
+    def pause(self) -> Self:
+        """Stop reading: the reader parks and stops calling ``recv``."""
+        if self._flowing is not False:
+            self._flowing = False
+            self.emit("pause")
+        return self
+
+    def resume(self) -> Self:
+        """Start (or restart) delivering ``'data'``; held data goes first, from the reader."""
+        if self._flowing is not True:
+            self._flowing = True
+            if "resume" in self._events:  # (emit() would look too: one Python call less per connection)
+                self.emit("resume")
+            if self._park is not None:
+                self._park.set()  # wake a parked reader (inline for the same reason)
+            elif self._wake is not None:  # a reader holding data, waiting for more
+                wake(self._wake)
+        return self
+
+    def is_paused(self) -> bool:
+        return self._flowing is False
+
+    def _listener_added(self, event: str) -> None:
+        if event == "data" and self._flowing is None:
+            self.resume()
+
+    def set_encoding(self, encoding: str | None = None) -> Self:
+        """Deliver ``'data'`` as ``str`` decoded with *encoding* (Node's names)."""
+        self._decoder = Decoder(normalize_encoding(encoding))
+        return self
+
+    # ------------------------------------------------------------------
+    # pipe
+
+    def pipe(self, destination: _W, end: bool = True) -> _W:
+        """Move everything read into *destination*, with back-pressure; returns it."""
+        pipe = Pipe(self, destination, end)  # type: ignore[arg-type]  # a ReadSide is part of a Socket
+        if self._pipes is None:
+            self._pipes = []
+        self._pipes.append(pipe)
+        pipe.attach()
+        self.resume()
+        return destination
+
+    def unpipe(self, destination: Writable | None = None) -> Self:
+        """Stop piping into *destination* (or into every destination)."""
+        pipes = self._pipes
+        if pipes:
+            for pipe in list(pipes):
+                if destination is None or pipe.destination is destination:
+                    pipe.detach()
+                    pipes.remove(pipe)
+        if not self._pipes and not self.listeners("data"):
+            self.pause()
+        return self
+
+    # Node's spellings.
+    setEncoding = set_encoding
+    isPaused = is_paused

@@ -1,0 +1,213 @@
+"""The write side: ``write()``, the write queue, the writer greenlet and ``'drain'``.
+
+``write()`` sends at once from the caller when nothing is queued (one
+non-blocking ``send``, as asyncio and libuv do) and queues only what the
+kernel did not take.  The writer greenlet exists only while something is
+queued (or a FIN is owed): it coalesces the queue into large sends, runs the
+write callbacks, emits ``'drain'``, and once the queue is empty after
+``end()`` hands over to ``closing._maybe_close`` for the FIN.  Writes are never reordered and
+never lost while the connection lives; a write made before ``'connect'`` waits
+in the queue.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import itertools
+from typing import TYPE_CHECKING
+
+import greenlet
+
+from ._gevent import os_socket
+from .emitter import Listener
+from .encodings import Chunk, to_bytes
+from .errors import ERR_STREAM_DESTROYED, ERR_STREAM_NULL_VALUES, ERR_STREAM_WRITE_AFTER_END, invalid_arg_type, os_error
+from .loop import next_tick
+from .state import CLOSED, ENDED, ENDING, OPEN, WRITABLE, QueueItem, SocketBase, WriteCallback
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for the type checker only: not a runtime dependency
+
+__all__ = ["WriteSide"]
+
+_EMPTY = b""
+
+
+class WriteSide(SocketBase):
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        def _maybe_close(self, user_code_ran: bool) -> None: ...
+
+    def write(
+        self, data: Chunk, encoding: str | WriteCallback | None = None, callback: WriteCallback | None = None
+    ) -> bool:
+        """Queue *data* (bytes-like, or ``str`` in *encoding*); return the back-pressure flag.
+
+        Returns ``False`` once the bytes not yet taken by the kernel reach the
+        high-water mark; ``'drain'`` follows when they are gone.  ``callback(err)``
+        runs once the bytes were handed to the kernel (``err`` is ``None``) or failed.
+        """
+        if callback is None and callable(encoding):
+            callback, encoding = encoding, None
+        if callback is not None and not callable(callback):
+            raise invalid_arg_type("callback", "of type function", callback)
+        if data is None:
+            raise ERR_STREAM_NULL_VALUES()
+        chunk: bytes | memoryview = to_bytes(data, encoding) if type(data) is not bytes else data
+        if self._write_state is not WRITABLE or self._state is CLOSED:
+            self._write_refused(callback)
+            return False
+        self._bytes_written += len(chunk)
+        if (
+            self._state is OPEN
+            and not self._queue
+            and self._writer is None
+            and callback is None
+            and chunk
+        ):
+            try:
+                sent = os_socket(self._handle).send(chunk)  # non-blocking: the OS socket itself
+            except BlockingIOError:
+                sent = 0
+            except OSError as error:
+                self._destroy(os_error(error, "write"))
+                return False
+            if self._idle is not None:
+                self._idle.touch()
+            if sent == len(chunk):
+                return True
+            chunk = memoryview(chunk)[sent:]
+        if self._queue is None:
+            self._queue = collections.deque()
+        self._queue.append((chunk, callback))
+        self._queued += len(chunk)
+        if self._state is OPEN:
+            self._start_writer()
+        if self._queued >= self._hwm:
+            self._need_drain = True
+            return False
+        return True
+
+    def _write_refused(self, callback: WriteCallback | None) -> None:
+        error: Exception
+        if self._read_state is ENDED and not self._allow_half_open and self._write_state is not WRITABLE:
+            # Node's writeAfterFIN: the peer ended, so we did too.
+            error = os_error(errno.EPIPE, "write")
+            error.message = "This socket has been ended by the other party"
+        elif self._state is CLOSED:
+            error = ERR_STREAM_DESTROYED("write")
+        else:
+            error = ERR_STREAM_WRITE_AFTER_END()
+        if callback is not None:
+            next_tick(callback, error)
+        self._destroy(error)  # no-op (and no 'error') when already destroyed
+
+    def end(
+        self,
+        data: Chunk | Listener | None = None,
+        encoding: str | Listener | None = None,
+        callback: Listener | None = None,
+    ) -> Self:
+        """Write *data* (if any), then send FIN once everything queued is flushed.
+
+        ``callback`` (or a trailing function in any position) runs on ``'finish'``.
+        """
+        if callable(data):
+            data, callback = None, data
+        elif callable(encoding):
+            encoding, callback = None, encoding
+        if data is not None:
+            self.write(data, encoding)
+        if callable(callback):  # as Node: anything else in that place is ignored
+            self.once("finish", callback)
+        if self._write_state is WRITABLE and self._state is not CLOSED:
+            self._write_state = ENDING
+            # The writer greenlet sends the FIN once the queue is empty -- but in
+            # the reader's own 'end' handler, the reader sends it (or starts the
+            # writer) when its handlers return: see EndOfLife._finish_reading.
+            if self._state is OPEN and not (self._read_state is ENDED and greenlet.getcurrent() is self._reader):
+                self._start_writer()
+        return self
+
+    # ------------------------------------------------------------------
+    # the writer greenlet
+
+    def _start_writer(self) -> None:
+        if self._queue is None:
+            self._queue = collections.deque()
+        if self._writer is None:
+            self._writer = next_tick(self._run_writer)
+
+    def _flush_when_connected(self) -> None:
+        """Just connected: what was written (or ended) before ``'connect'`` goes out now."""
+        if self._queue or self._write_state is ENDING:
+            self._start_writer()
+
+    def _run_writer(self) -> None:
+        """Body of the writer greenlet: flush the queue, drain, FIN, finish."""
+        try:
+            self._flush_queue()
+        except BaseException:
+            self._writer = None
+            self._destroy(had_error=True)
+            raise
+        self._writer = None
+        if not self._queue:
+            self._queue = None  # idle connections keep no deque
+
+    def _flush_queue(self) -> None:
+        queue = self._queue
+        while self._state is OPEN:
+            if queue:
+                if not self._send_some(queue):
+                    return
+                continue
+            if self._need_drain:
+                self._need_drain = False
+                self.emit("drain")
+                continue
+            if self._write_state is ENDING:
+                # Write callbacks and 'drain' handlers may have just run here.
+                self._maybe_close(user_code_ran=True)
+            return
+
+    def _send_some(self, queue: collections.deque[QueueItem]) -> bool:
+        """Send the head of the queue (joined with what follows, when small)."""
+        chunk, callback = queue[0]
+        count = 1
+        if len(queue) > 1 and len(chunk) < self.COALESCE_LIMIT:
+            parts = [chunk]
+            total = len(chunk)
+            for next_chunk, _ in itertools.islice(queue, 1, None):
+                if total + len(next_chunk) > self.COALESCE_LIMIT:
+                    break
+                parts.append(next_chunk)
+                total += len(next_chunk)
+                count += 1
+            chunk = _EMPTY.join(parts) if count > 1 else chunk
+        try:
+            if chunk:
+                self._handle.sendall(chunk)
+        except OSError as error:
+            if self._state is not CLOSED:
+                failure = os_error(error, "write")
+                # The writes that failed get their own error (before 'error', as in
+                # Node); the ones queued behind them get ERR_STREAM_DESTROYED.
+                for _ in range(count):
+                    _, callback = queue.popleft()
+                    if callback is not None:
+                        next_tick(callback, failure)
+                self._destroy(failure)
+            return False
+        if self._state is not OPEN:
+            return False
+        self._queued -= len(chunk)
+        if self._idle is not None:
+            self._idle.touch()
+        for _ in range(count):
+            _, callback = queue.popleft()
+            if callback is not None:
+                callback(None)
+        return True
