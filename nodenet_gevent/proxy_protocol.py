@@ -246,7 +246,7 @@ def _header_length(buf: bytes | bytearray, mode: Mode, limit: int) -> tuple[int,
         # The spec: "must not tolerate a single CR or LF character to end the line".
         cr = buf.find(b"\r", 0, V1_MAX_LENGTH if end < 0 else end)
         if end < 0:
-            if 0 <= cr < size - 1:
+            if 0 <= cr < min(size, V1_MAX_LENGTH) - 1:  # the byte after it is there, and not LF
                 raise _error("Invalid PROXY protocol v1 header: a CR not followed by LF in %s" % _show(buf, cr + 2))
             if size >= V1_MAX_LENGTH:
                 raise _error(
@@ -254,7 +254,9 @@ def _header_length(buf: bytes | bytearray, mode: Mode, limit: int) -> tuple[int,
                     % (V1_MAX_LENGTH, _show(buf))
                 )
             return 1, None
-        if cr != end - 1:
+        if 0 <= cr < end - 1:
+            raise _error("Invalid PROXY protocol v1 header: a CR not followed by LF in %s" % _show(buf, cr + 2))
+        if cr < 0:
             raise _error("Invalid PROXY protocol v1 header: %s does not end with CRLF" % _show(buf[: end + 1], 108))
         return 1, end + 1
     if size >= 13:
@@ -393,7 +395,8 @@ class ProxyProtocolParser:
         self.mode: Mode = _check_mode(mode)
         self.limit: int = _check_limit(limit)
         self._buffer = bytearray()
-        self._version = 0
+        # Known from the start when the mode says: then a v2 header is read in exact sizes.
+        self._version = 0 if mode is True else int(mode[1])
         self._length: int | None = None
         self._done = False
         self._error: ProxyProtocolError | None = None
@@ -434,7 +437,8 @@ class ProxyProtocolParser:
         buffer += data
         try:
             if self._length is None:
-                self._version, self._length = _header_length(buffer, self.mode, self.limit)
+                version, self._length = _header_length(buffer, self.mode, self.limit)
+                self._version = version or self._version
             length = self._length
             if length is None or len(buffer) < length:
                 return None
