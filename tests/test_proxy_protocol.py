@@ -40,7 +40,8 @@ from conftest import has_ipv6, scratch_dir
 
 pytestmark = pytest.mark.timeout(60)
 
-HAPROXY = shutil.which("haproxy")
+# Debian installs it in /usr/sbin, which a user's PATH may lack.
+HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/local/sbin:/usr/sbin")
 PAYLOAD = b"GET / HTTP/1.1\r\nHost: example\r\n\r\n\x00\r\n\r\nQUIT\n"  # looks like a header's bytes on purpose
 
 
