@@ -46,6 +46,7 @@ __all__ = [
     "NodeValueError",
     "ErrorKind",
     "E",
+    "ProxyProtocolError",
     "os_error",
     "lookup_error",
     "invalid_arg_type",
@@ -116,6 +117,12 @@ def E(code: str, template: str, base: type[NodeError] = NodeError) -> ErrorKind:
     return ErrorKind(code, template, base)
 
 
+class ProxyProtocolError(NodeError):
+    """A missing, incomplete, oversized or malformed PROXY protocol header (``ERR_PROXY_PROTOCOL``)."""
+
+    code = "ERR_PROXY_PROTOCOL"
+
+
 # The catalogue: every Node error code the library raises or emits, with Node's
 # message.  A code is written here once; the rest of the library calls these.
 ERR_INVALID_ARG_TYPE = E("ERR_INVALID_ARG_TYPE", 'The "%s" %s must be %s. %s', NodeTypeError)
@@ -128,6 +135,8 @@ ERR_MISSING_ARGS = E("ERR_MISSING_ARGS", "The %s argument must be specified", No
 ERR_OUT_OF_RANGE = E(
     "ERR_OUT_OF_RANGE", 'The value of "%s" is out of range. It must be %s. Received %r', NodeValueError
 )
+# Node has no PROXY protocol and so no code for it: the name follows Node's ERR_<SUBJECT> pattern.
+ERR_PROXY_PROTOCOL = E("ERR_PROXY_PROTOCOL", "%s", ProxyProtocolError)
 ERR_SERVER_ALREADY_LISTEN = E(
     "ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing."
 )

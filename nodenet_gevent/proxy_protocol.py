@@ -42,7 +42,15 @@ from typing import Literal, Protocol, Union
 
 import gevent
 
-from .errors import NodeError, NodeValueError, invalid_arg_type, os_error
+from .errors import (
+    ERR_INVALID_ARG_VALUE,
+    ERR_INVALID_STATE,
+    ERR_OUT_OF_RANGE,
+    ERR_PROXY_PROTOCOL,
+    ProxyProtocolError,
+    invalid_arg_type,
+    os_error,
+)
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -59,7 +67,7 @@ __all__ = [
     "read_header",
 ]
 
-ERROR_CODE = "ERR_PROXY_PROTOCOL"
+ERROR_CODE = ERR_PROXY_PROTOCOL.code
 V1_MAX_LENGTH = 107
 V2_MAX_LENGTH = 16 + 0xFFFF
 DEFAULT_LIMIT = 4096
@@ -90,18 +98,8 @@ _V2_COMMANDS = {0x0: "LOCAL", 0x1: "PROXY"}
 _PORTS = struct.Struct(">HH")
 
 
-class ProxyProtocolError(NodeError):
-    """A missing, incomplete, oversized or malformed PROXY protocol header.
-
-    ``code`` is always ``'ERR_PROXY_PROTOCOL'``; the message says what was wrong.  Built as
-    any NodeError: ``ProxyProtocolError(ERROR_CODE, message)``.
-    """
-
-    code = ERROR_CODE
-
-
 def _error(message: str) -> ProxyProtocolError:
-    return ProxyProtocolError(ERROR_CODE, message)
+    return ERR_PROXY_PROTOCOL(message)  # type: ignore[return-value]
 
 
 def _show(data: bytes | bytearray, size: int = 40) -> str:
@@ -198,19 +196,14 @@ class ProxyHeader:
 def _check_mode(mode: object) -> Mode:
     if mode is True or mode == "v1" or mode == "v2":
         return mode
-    raise NodeValueError(
-        "ERR_INVALID_ARG_VALUE", "The argument 'mode' must be 'v1', 'v2' or True. Received %r" % (mode,)
-    )
+    raise ERR_INVALID_ARG_VALUE.value_error("argument", "mode", "must be 'v1', 'v2' or True", mode)
 
 
 def _check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise invalid_arg_type("limit", "of type int", limit)
     if not 16 <= limit <= V2_MAX_LENGTH:
-        raise NodeValueError(
-            "ERR_OUT_OF_RANGE",
-            'The value of "limit" is out of range. It must be >= 16 and <= %d. Received %r' % (V2_MAX_LENGTH, limit),
-        )
+        raise ERR_OUT_OF_RANGE("limit", ">= 16 and <= %d" % V2_MAX_LENGTH, limit)
     return limit
 
 
@@ -454,7 +447,7 @@ class ProxyProtocolParser:
         if self._error is not None:
             raise self._error
         if self._done:
-            raise NodeError("ERR_INVALID_STATE", "The PROXY protocol header was already parsed")
+            raise ERR_INVALID_STATE("the PROXY protocol header was already parsed")
 
 
 def parse(data: bytes | bytearray | memoryview, mode: Mode = True, limit: int = DEFAULT_LIMIT) -> Result:
@@ -513,10 +506,7 @@ def _check_timeout(value: object) -> float | None:
         raise invalid_arg_type("timeout_seconds", "of type number", value)
     seconds = float(value)
     if math.isnan(seconds) or seconds <= 0:
-        raise NodeValueError(
-            "ERR_OUT_OF_RANGE",
-            'The value of "timeout_seconds" is out of range. It must be > 0. Received %r' % (value,),
-        )
+        raise ERR_OUT_OF_RANGE("timeout_seconds", "> 0", value)
     return seconds
 
 
