@@ -19,25 +19,38 @@ greenlet does what is written down in ``state.py``; the decisions are here:
 
 from __future__ import annotations
 
+import collections
 import errno
+import socket as _stdlib_socket
+import struct
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import gevent
 
 from ._gevent import os_socket
+from .addresses import is_inet
 from .emitter import Listener
-from .errors import ERR_SOCKET_CLOSED_BEFORE_CONNECTION, ERR_STREAM_DESTROYED, NodeError, os_error
+from .errors import (
+    ERR_INVALID_HANDLE_TYPE,
+    ERR_SOCKET_CLOSED,
+    ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
+    ERR_STREAM_DESTROYED,
+    NodeError,
+    os_error,
+)
 from .loop import next_tick
 from .pipe import Pipe
-from .state import CLOSED, ENDED, ENDING, FINISHED, OPEN, WRITABLE, SocketBase, WriteCallback
+from .state import CLOSED, CONNECTING, ENDED, ENDING, FINISHED, OPEN, WRITABLE, SocketBase, WriteCallback
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
 __all__ = ["EndOfLife"]
 
-_SHUT_WR = 1  # socket.SHUT_WR, the same on every POSIX system
+_SHUT_WR = _stdlib_socket.SHUT_WR
+# struct linger {l_onoff = 1, l_linger = 0}: close() sends a RST and drops what is unsent.
+_LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
 class EndOfLife(SocketBase):
@@ -56,6 +69,10 @@ class EndOfLife(SocketBase):
         Then, without allowHalfOpen, our side ends too: with nothing to flush the
         FIN, 'finish' and 'close' follow here, in the reader.
         """
+        if self._readable_mode:
+            if not self._announce_end_readable():
+                return
+            user_code_ran = True
         while self._held:
             user_code_ran = True
             if not self._flowing:
@@ -96,6 +113,30 @@ class EndOfLife(SocketBase):
                 self._maybe_close(user_code_ran=False)
                 return
         self._start_writer()
+
+    def _announce_end_readable(self) -> bool:
+        """Paused ('readable') mode at EOF: 'readable' once more, then wait until read() took it all.
+
+        The decoder's tail joins what is held first, so read() returns it too.
+        False if the socket closed meanwhile.
+        """
+        if self._decoder is not None:
+            tail = self._decoder.end()
+            if self._held is None:
+                self._held = collections.deque()
+            if tail:
+                self._held.append(tail)
+                self._held_size += len(tail)
+        announced = False
+        while self._readable_mode and (self._held or not announced):
+            if not announced or not self._emitted_readable:
+                announced = self._emitted_readable = True
+                self.emit("readable")
+            elif self._held:
+                self._park_reader()  # read() wakes it
+            if self._state is not OPEN:
+                return False
+        return True
 
     def _maybe_close(self, user_code_ran: bool) -> None:
         """The one place that decides the end: our FIN if it is due, then 'close' if both sides are done.
@@ -139,7 +180,34 @@ class EndOfLife(SocketBase):
         self._destroy(error)
         return self
 
-    destroy_soon = destroy
+    def destroy_soon(self) -> None:
+        """End, and destroy once everything written went out (``'finish'``), as Node's ``destroySoon``."""
+        if self.writable:
+            self.end()
+        if self._write_state is FINISHED:
+            self._destroy()
+        else:
+            self.once("finish", self.destroy)
+
+    def reset_and_destroy(self) -> Self:
+        """Close with a TCP RST instead of a FIN: the peer sees ``ECONNRESET`` (``SO_LINGER`` 0)."""
+        if self._state is CONNECTING:
+            self.once("connect", self._destroy_with_reset)
+        elif self._state is OPEN:
+            if not is_inet(self._handle.family):
+                raise ERR_INVALID_HANDLE_TYPE()
+            self._destroy_with_reset()
+        else:
+            self._destroy(ERR_SOCKET_CLOSED())
+        return self
+
+    def _destroy_with_reset(self) -> None:
+        if self._state is OPEN:
+            try:
+                self._handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_LINGER, _LINGER_ZERO)
+            except OSError:
+                pass  # closed by the peer meanwhile: a plain close is all there is to do
+            self._destroy()
 
     def _destroy(self, error: BaseException | None = None, had_error: bool = False, inline: bool = False) -> None:
         """Close now; 'error'/'close' follow on the next tick, or at once when *inline*.
@@ -152,6 +220,7 @@ class EndOfLife(SocketBase):
         was_connected = self._state is OPEN
         self._state = CLOSED
         self._had_error = had_error or error is not None
+        self._errored = error
         if self._idle is not None:
             self._idle.stop()
         if self._handle is not None:
@@ -204,6 +273,8 @@ class EndOfLife(SocketBase):
                 destination._state is CLOSED or destination._write_state is FINISHED
             ):
                 pipe.detach()
+                if "unpipe" in destination._events:  # Node's pipe unpipes when its destination finishes
+                    destination.emit("unpipe", self)
             else:
                 if kept is None:
                     kept = []
@@ -228,6 +299,7 @@ class EndOfLife(SocketBase):
 
     # Node's spellings.
     destroySoon = destroy_soon
+    resetAndDestroy = reset_and_destroy
 
 
 def _runs_user_code(handlers: Iterable[Listener]) -> bool:

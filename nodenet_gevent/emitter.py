@@ -105,43 +105,82 @@ class EventEmitter(_PyeeEventEmitter):
         super().once(event, f)
         return self
 
+    #: Events whose listeners being added or removed the subclass watches
+    #: (:meth:`_listener_added`, :meth:`_listener_removed`); a set looked up in
+    #: C, so that adding any other listener costs no hook call.
+    WATCHED_EVENTS: frozenset[str] = frozenset()
+
     def _add_event_handler(self, event: str, k: Callable[..., Any], v: Callable[..., Any]) -> None:
         # pyee's own, but with a plain dict per event (ordered, and half the
-        # size of pyee's OrderedDict: it is kept for every connection).
-        if "new_listener" in self._events:
+        # size of pyee's OrderedDict: it is kept for every connection), and
+        # Node's 'newListener' (before adding, with the listener as given)
+        # next to pyee's 'new_listener'.
+        events = self._events
+        if "new_listener" in events:
             self.emit("new_listener", event, k)
-        handlers = self._events.get(event)
+        if "newListener" in events:
+            self.emit("newListener", event, k)
+        handlers = events.get(event)
         if handlers is None:
-            self._events[event] = {k: v}
+            events[event] = {k: v}
         else:
             handlers[k] = v
-        self._listener_added(event)
+        if event in self.WATCHED_EVENTS:
+            self._listener_added(event)
 
     def _listener_added(self, event: str) -> None:
-        """Hook for subclasses: a listener for *event* was just added."""
+        """Hook for subclasses: a listener for *event* (one of WATCHED_EVENTS) was just added."""
+
+    def _listener_removed(self, event: str) -> None:
+        """Hook for subclasses: a listener for *event* (one of WATCHED_EVENTS) was just removed."""
+
+    def _remove_listener(self, event: str, f: Callable[..., Any]) -> None:
+        # pyee's naked removal (also what a once() listener calls as it fires),
+        # then Node's 'removeListener'.
+        events = self._events
+        handlers = events.get(event)
+        if handlers is None or handlers.pop(f, None) is None:
+            return
+        if not handlers:
+            del events[event]
+        if "removeListener" in events:
+            self.emit("removeListener", event, f)
+        if event in self.WATCHED_EVENTS:
+            self._listener_removed(event)
 
     def remove_listener(self, event: str, f: Callable[..., Any]) -> Self:  # type: ignore[override]
         """Remove *f* from *event*; removing a listener that is not there is harmless (Node)."""
-        handlers = self._events.get(event)
-        if handlers and f in handlers:
-            super().remove_listener(event, f)
+        self._remove_listener(event, f)
         return self
 
     def remove_all_listeners(self, event: str | None = None) -> Self:  # type: ignore[override]
+        """Remove every listener of *event* (of every event when None); Node's 'removeListener' for each."""
+        events = self._events
+        names = list(events) if event is None else [event]
+        if "removeListener" in events or self.WATCHED_EVENTS.intersection(names):
+            # One at a time, last added first as Node does, so each removal is announced;
+            # 'removeListener' listeners themselves go last.
+            for name in sorted(names, key=lambda n: n == "removeListener"):
+                for f in reversed(list(events.get(name, ()))):
+                    self._remove_listener(name, f)
+            return self
         if event is None:
             self._events = {}
         else:
-            self._events.pop(event, None)
+            events.pop(event, None)
         return self
 
     def listener_count(self, event: str) -> int:
         return len(self._events.get(event) or ())
 
     def prepend_listener(self, event: str, f: Listener) -> Self:
+        if "newListener" in self._events:
+            self.emit("newListener", event, f)
         handlers = self._events.get(event) or {}
         handlers.pop(f, None)
         self._events[event] = {f: f, **handlers}
-        self._listener_added(event)
+        if event in self.WATCHED_EVENTS:
+            self._listener_added(event)
         return self
 
     def set_max_listeners(self, n: int) -> Self:

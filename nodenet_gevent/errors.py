@@ -129,6 +129,7 @@ ERR_INVALID_ARG_TYPE = E("ERR_INVALID_ARG_TYPE", 'The "%s" %s must be %s. %s', N
 # (kind: 'argument' or 'property', name, what is wrong, the value)
 ERR_INVALID_ARG_VALUE = E("ERR_INVALID_ARG_VALUE", "The %s '%s' %s. Received %r", NodeTypeError)
 ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)
+ERR_INVALID_HANDLE_TYPE = E("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent", NodeTypeError)
 ERR_INVALID_IP_ADDRESS = E("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", NodeValueError)
 ERR_INVALID_STATE = E("ERR_INVALID_STATE", "Invalid state: %s")
 ERR_MISSING_ARGS = E("ERR_MISSING_ARGS", "The %s argument must be specified", NodeTypeError)
@@ -142,11 +143,14 @@ ERR_SERVER_ALREADY_LISTEN = E(
 )
 ERR_SERVER_NOT_RUNNING = E("ERR_SERVER_NOT_RUNNING", "Server is not running.")
 ERR_SOCKET_BAD_PORT = E("ERR_SOCKET_BAD_PORT", "%s should be >= %d and < 65536. %s.", NodeValueError)
+ERR_SOCKET_CLOSED = E("ERR_SOCKET_CLOSED", "Socket is closed")
 ERR_SOCKET_CLOSED_BEFORE_CONNECTION = E(
     "ERR_SOCKET_CLOSED_BEFORE_CONNECTION", "Socket closed before the connection was established"
 )
 ERR_SOCKET_CONNECTED = E("ERR_SOCKET_CONNECTED", "Socket is already connected or connecting")
 ERR_STREAM_DESTROYED = E("ERR_STREAM_DESTROYED", "Cannot call %s after a stream was destroyed")
+ERR_STREAM_PREMATURE_CLOSE = E("ERR_STREAM_PREMATURE_CLOSE", "Premature close")
+ERR_STREAM_UNSHIFT_AFTER_END_EVENT = E("ERR_STREAM_UNSHIFT_AFTER_END_EVENT", "stream.unshift() after end event")
 ERR_STREAM_NULL_VALUES = E("ERR_STREAM_NULL_VALUES", "May not write null values to stream", NodeTypeError)
 ERR_STREAM_WRITE_AFTER_END = E("ERR_STREAM_WRITE_AFTER_END", "write after end")
 ERR_UNKNOWN_ENCODING = E("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s", NodeValueError)

@@ -15,6 +15,7 @@ hands over to ``closing._finish_reading``.
 from __future__ import annotations
 
 import collections
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import gevent
@@ -22,6 +23,7 @@ from gevent.event import Event
 
 from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
+from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
 from .pipe import Pipe, Writable
@@ -133,7 +135,10 @@ class ReadSide(SocketBase):
                     self._held = collections.deque()
                 self._held.append(data)
                 self._held_size += nbytes
-            if self._state is not OPEN:
+                self._emitted_readable = False  # new data to announce in 'readable' mode
+            if self._state is not OPEN or self._read_state is not READING:
+                if self._state is OPEN:  # a handler iterated the socket to its EOF
+                    self._finish_reading(True)
                 return
             streak += 1
             if streak >= self.READS_BEFORE_YIELD:
@@ -158,7 +163,11 @@ class ReadSide(SocketBase):
                 if self._flowing:
                     return True
                 continue  # type: ignore[unreachable]  # mypy keeps _flowing narrowed, but 'data' handlers may pause()
-            if self._flowing is None and (self._held_size < self._hwm or not self._held_size):
+            if self._readable_mode and self._held and not self._emitted_readable:
+                self._emitted_readable = True
+                self.emit("readable")
+                continue
+            if (self._flowing is None or self._readable_mode) and (self._held_size < self._hwm or not self._held_size):
                 return True  # room to hold more (at least one chunk, so a FIN is seen)
             self._park_reader()
 
@@ -196,22 +205,45 @@ class ReadSide(SocketBase):
 
     def resume(self) -> Self:
         """Start (or restart) delivering ``'data'``; held data goes first, from the reader."""
-        if self._flowing is not True:
+        if self._flowing is not True and not self._readable_mode:  # (Node: 'readable' listeners win)
             self._flowing = True
             if "resume" in self._events:  # (emit() would look too: one Python call less per connection)
                 self.emit("resume")
             if self._park is not None:
                 self._park.set()  # wake a parked reader (inline for the same reason)
-            elif self._wake is not None:  # a reader holding data, waiting for more
+            if self._wake is not None:  # a reader holding data, waiting for more
                 wake(self._wake)
         return self
+
+    def _wake_reader(self) -> None:
+        """From any greenlet: a parked reader, or one holding data and waiting, looks again."""
+        if self._park is not None:
+            self._park.set()
+        if self._wake is not None:
+            wake(self._wake)
 
     def is_paused(self) -> bool:
         return self._flowing is False
 
+    WATCHED_EVENTS = frozenset(["data", "readable"])
+
     def _listener_added(self, event: str) -> None:
-        if event == "data" and self._flowing is None:
-            self.resume()
+        if event == "data":
+            if self._flowing is None:
+                self.resume()
+        elif not self._readable_mode:  # 'readable': paused mode, consumed with read()
+            self._readable_mode = True
+            self._flowing = False
+            self._emitted_readable = False
+            self._wake_reader()  # what is held already is announced
+
+    def _listener_removed(self, event: str) -> None:
+        if event == "readable" and self._readable_mode and "readable" not in self._events:
+            # As Node's updateReadableListening: back to flowing if 'data' listens, else unasked.
+            self._readable_mode = False
+            self._flowing = None
+            if "data" in self._events:
+                self.resume()
 
     def set_encoding(self, encoding: str | None = None) -> Self:
         """Deliver ``'data'`` as ``str`` decoded with *encoding* (Node's names)."""
@@ -221,13 +253,21 @@ class ReadSide(SocketBase):
     # ------------------------------------------------------------------
     # pipe
 
-    def pipe(self, destination: _W, end: bool = True) -> _W:
-        """Move everything read into *destination*, with back-pressure; returns it."""
-        pipe = Pipe(self, destination, end)  # type: ignore[arg-type]  # a ReadSide is part of a Socket
+    def pipe(self, destination: _W, end: bool | Mapping[str, Any] = True) -> _W:
+        """Move everything read into *destination*, with back-pressure; returns it.
+
+        The source's ``'end'`` ends *destination* unless ``end=False`` (or Node's
+        options, ``{'end': False}``).  *destination* gets ``'pipe'`` with the source.
+        """
+        if isinstance(end, Mapping):
+            end = end.get("end") is not False
+        pipe = Pipe(self, destination, bool(end))  # type: ignore[arg-type]  # a ReadSide is part of a Socket
         if self._pipes is None:
             self._pipes = []
         self._pipes.append(pipe)
         pipe.attach()
+        if _listens(destination, "pipe"):
+            destination.emit("pipe", self)  # type: ignore[attr-defined]
         self.resume()
         return destination
 
@@ -239,6 +279,8 @@ class ReadSide(SocketBase):
                 if destination is None or pipe.destination is destination:
                     pipe.detach()
                     pipes.remove(pipe)
+                    if _listens(pipe.destination, "unpipe"):
+                        pipe.destination.emit("unpipe", self)  # type: ignore[attr-defined]
         if not self._pipes and not self.listeners("data"):
             self.pause()
         return self
@@ -246,3 +288,11 @@ class ReadSide(SocketBase):
     # Node's spellings.
     setEncoding = set_encoding
     isPaused = is_paused
+
+
+def _listens(destination: object, event: str) -> bool:
+    """Whether a pipe's destination has a listener for *event* (any emitter; ours cheaply)."""
+    if isinstance(destination, EventEmitter):
+        return event in destination._events
+    listeners = getattr(destination, "listeners", None)
+    return callable(listeners) and bool(listeners(event)) and callable(getattr(destination, "emit", None))

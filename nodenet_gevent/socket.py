@@ -7,6 +7,8 @@ changes what):
 * ``connecting.py`` -- ``connect()``: lookup, connect, ``'connect'``.
 * ``reading.py`` -- the reader greenlet, data held for a late consumer,
   ``pause()``/``resume()``, ``setEncoding()``, ``pipe()``.
+* ``paused.py`` -- Node's paused mode (``'readable'``, ``read()``,
+  ``unshift()``) and ``for chunk in sock``.
 * ``writing.py`` -- ``write()``, ``end()``, the write queue and the writer
   greenlet, ``'drain'``.
 * ``closing.py`` -- end of life: ``'end'``, FIN and ``'finish'``, ``'close'``,
@@ -33,6 +35,7 @@ from .errors import invalid_arg_type
 from .handles import adopt_connected_fd
 from .loop import next_tick
 from .options import SocketOptions
+from .paused import PausedMode
 from .reading import ReadSide
 from .state import ENDED, FINISHED, OPEN, READING, WRITABLE, WriteCallback
 from .writing import WriteSide
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["Socket", "Stream", "connect", "create_connection", "createConnection", "AddressInfo", "WriteCallback"]
 
 
-class Socket(Connecting, ReadSide, WriteSide, EndOfLife, SocketOptions):
+class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptions):
     """Node's ``net.Socket`` (also ``net.Stream``).
 
     ``Socket(options)`` or ``Socket(**options)``; options (both spellings):
@@ -137,6 +140,11 @@ class Socket(Connecting, ReadSide, WriteSide, EndOfLife, SocketOptions):
         self._had_error = False
         self._peer = peer
         self._pipes = None
+        self._errored = None
+        self._corked = 0
+        self._default_encoding = "utf8"
+        self._readable_mode = False
+        self._emitted_readable = False
         reader = self._reader = RawGreenlet(self._run_reader, hub)
         hub.loop.run_callback(reader.switch, server, None)
         return self

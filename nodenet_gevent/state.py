@@ -104,6 +104,7 @@ FIELDS = (
     "_idle", "_state", "_read_state", "_write_state",
     "_flowing", "_held", "_held_size", "_decoder", "_park", "_wake", "_reader", "_writer", "_queue",
     "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
+    "_errored", "_corked", "_default_encoding", "_readable_mode", "_emitted_readable",
 )
 
 
@@ -136,7 +137,7 @@ class SocketBase(EventEmitter):
     _read_state: str
     _write_state: str
     _flowing: bool | None  # None: nobody asked yet; True: flowing; False: paused
-    _held: collections.deque[bytes] | None  # read before anybody consumed it; made on demand
+    _held: collections.deque[bytes | str] | None  # read, not yet consumed (str: decoded by read()); on demand
     _held_size: int
     _decoder: Decoder | None
     _park: Event | None  # a parked reader waits on it
@@ -151,6 +152,11 @@ class SocketBase(EventEmitter):
     _had_error: bool
     _peer: Peer
     _pipes: list[Pipe] | None
+    _errored: BaseException | None  # what destroy(error) was given: Node's `errored`
+    _corked: int  # cork() depth: while > 0, writes wait in the queue
+    _default_encoding: str  # for str written without an encoding (setDefaultEncoding)
+    _readable_mode: bool  # a 'readable' listener (or an iterator) consumes with read()
+    _emitted_readable: bool  # 'readable' was emitted for what is held now
 
     if TYPE_CHECKING:
         # What the mixins call of one another (each defines its part).
@@ -164,6 +170,7 @@ class SocketBase(EventEmitter):
         def _peer_cache(self) -> Peer: ...
         def resume(self) -> Any: ...
         def pause(self) -> Any: ...
+        def end(self, data: Any = None, encoding: Any = None, callback: Any = None) -> Any: ...
 
     def _reset(self) -> None:
         """The per-connection fields of a socket that is not connected (again)."""
@@ -188,6 +195,11 @@ class SocketBase(EventEmitter):
         self._had_error = False
         self._peer = None
         self._pipes = None
+        self._errored = None
+        self._corked = 0
+        self._default_encoding = getattr(self, "_default_encoding", "utf8")
+        self._readable_mode = getattr(self, "_readable_mode", False)
+        self._emitted_readable = False
 
     # ------------------------------------------------------------------
     # the state, as Node reports it
@@ -248,7 +260,92 @@ class SocketBase(EventEmitter):
         """Bytes written but not yet taken by the kernel."""
         return self._queued
 
+    # ------------------------------------------------------------------
+    # Node's stream state (stream.Writable / stream.Readable), as Node 20 reports it
+
+    @property
+    def writable_ended(self) -> bool:
+        """``end()`` was called (Node's ``writableEnded``)."""
+        return self._write_state is not WRITABLE
+
+    @property
+    def writable_finished(self) -> bool:
+        """Our FIN went out and ``'finish'`` was emitted."""
+        return self._write_state is FINISHED
+
+    @property
+    def writable_length(self) -> int:
+        """Bytes written and not yet taken by the kernel (``bufferSize``)."""
+        return self._queued
+
+    @property
+    def writable_need_drain(self) -> bool:
+        """``write()`` returned ``False`` and ``'drain'`` has not come yet."""
+        return self._need_drain and self._state is not CLOSED
+
+    @property
+    def writable_high_water_mark(self) -> int:
+        return self._hwm
+
+    @property
+    def writable_corked(self) -> int:
+        """How many ``cork()`` calls ``uncork()`` has still to undo."""
+        return self._corked
+
+    @property
+    def writable_object_mode(self) -> bool:
+        return False  # a socket moves bytes
+
+    readable_object_mode = writable_object_mode
+
+    @property
+    def readable_ended(self) -> bool:
+        """``'end'`` was emitted."""
+        return self._read_state is ENDED
+
+    @property
+    def readable_flowing(self) -> bool | None:
+        """``None`` (nobody consumed yet), ``True`` (flowing) or ``False`` (paused, or ``'readable'`` mode)."""
+        return self._flowing
+
+    @property
+    def readable_length(self) -> int:
+        """What is held, read from the kernel and not yet delivered."""
+        return self._held_size
+
+    @property
+    def readable_high_water_mark(self) -> int:
+        return self._hwm
+
+    @property
+    def readable_encoding(self) -> str | None:
+        """The encoding given to ``setEncoding()``, or ``None``."""
+        return self._decoder.encoding if self._decoder is not None else None
+
+    @property
+    def closed(self) -> bool:
+        """Destroyed (Node sets ``closed`` as it destroys, before ``'close'`` is emitted)."""
+        return self._state is CLOSED
+
+    @property
+    def errored(self) -> BaseException | None:
+        """The error the socket was destroyed with, or ``None``."""
+        return self._errored
+
     # Node's spellings.
+    writableEnded = writable_ended
+    writableFinished = writable_finished
+    writableLength = writable_length
+    writableNeedDrain = writable_need_drain
+    writableHighWaterMark = writable_high_water_mark
+    writableCorked = writable_corked
+    writableObjectMode = writable_object_mode
+    readableObjectMode = readable_object_mode
+    readableEnded = readable_ended
+    readableFlowing = readable_flowing
+    readableLength = readable_length
+    readableHighWaterMark = readable_high_water_mark
+    readableEncoding = readable_encoding
     bufferSize = buffer_size
     bytesRead = bytes_read
     bytesWritten = bytes_written

@@ -21,7 +21,7 @@ import greenlet
 
 from ._gevent import os_socket
 from .emitter import Listener
-from .encodings import Chunk, to_bytes
+from .encodings import Chunk, normalize_encoding, to_bytes
 from .errors import ERR_STREAM_DESTROYED, ERR_STREAM_NULL_VALUES, ERR_STREAM_WRITE_AFTER_END, invalid_arg_type, os_error
 from .loop import next_tick
 from .state import CLOSED, ENDED, ENDING, OPEN, WRITABLE, QueueItem, SocketBase, WriteCallback
@@ -55,7 +55,9 @@ class WriteSide(SocketBase):
             raise invalid_arg_type("callback", "of type function", callback)
         if data is None:
             raise ERR_STREAM_NULL_VALUES()
-        chunk: bytes | memoryview = to_bytes(data, encoding) if type(data) is not bytes else data
+        chunk: bytes | memoryview = (
+            data if type(data) is bytes else to_bytes(data, self._default_encoding if encoding is None else encoding)
+        )
         if self._write_state is not WRITABLE or self._state is CLOSED:
             self._write_refused(callback)
             return False
@@ -66,6 +68,7 @@ class WriteSide(SocketBase):
             and self._writer is None
             and callback is None
             and chunk
+            and not self._corked
         ):
             try:
                 sent = os_socket(self._handle).send(chunk)  # non-blocking: the OS socket itself
@@ -83,7 +86,7 @@ class WriteSide(SocketBase):
             self._queue = collections.deque()
         self._queue.append((chunk, callback))
         self._queued += len(chunk)
-        if self._state is OPEN:
+        if self._state is OPEN and not self._corked:
             self._start_writer()
         if self._queued >= self._hwm:
             self._need_drain = True
@@ -122,6 +125,7 @@ class WriteSide(SocketBase):
             self.write(data, encoding)
         if callable(callback):  # as Node: anything else in that place is ignored
             self.once("finish", callback)
+        self._corked = 0  # as Node: end() uncorks
         if self._write_state is WRITABLE and self._state is not CLOSED:
             self._write_state = ENDING
             # The writer greenlet sends the FIN once the queue is empty -- but in
@@ -129,6 +133,22 @@ class WriteSide(SocketBase):
             # writer) when its handlers return: see EndOfLife._finish_reading.
             if self._state is OPEN and not (self._read_state is ENDED and greenlet.getcurrent() is self._reader):
                 self._start_writer()
+        return self
+
+    def cork(self) -> None:
+        """Hold writes in the queue until as many ``uncork()`` calls (or ``end()``): they leave together."""
+        self._corked += 1
+
+    def uncork(self) -> None:
+        """Undo one ``cork()``; the last one sends what was written meanwhile, coalesced."""
+        if self._corked:
+            self._corked -= 1
+            if not self._corked and self._queue and self._state is OPEN:
+                self._start_writer()
+
+    def set_default_encoding(self, encoding: str) -> Self:
+        """The encoding of ``str`` written without one (``'utf8'`` unless set)."""
+        self._default_encoding = normalize_encoding(encoding)
         return self
 
     # ------------------------------------------------------------------
@@ -141,8 +161,8 @@ class WriteSide(SocketBase):
             self._writer = next_tick(self._run_writer)
 
     def _flush_when_connected(self) -> None:
-        """Just connected: what was written (or ended) before ``'connect'`` goes out now."""
-        if self._queue or self._write_state is ENDING:
+        """Just connected: what was written (or ended) before ``'connect'`` goes out now (unless corked)."""
+        if (self._queue and not self._corked) or self._write_state is ENDING:
             self._start_writer()
 
     def _run_writer(self) -> None:
@@ -211,3 +231,6 @@ class WriteSide(SocketBase):
             if callback is not None:
                 callback(None)
         return True
+
+    # Node's spellings.
+    setDefaultEncoding = set_default_encoding
