@@ -17,9 +17,9 @@ import pytest
 from gevent.event import AsyncResult
 
 import nodenet_gevent as net
-from conftest import NODE
 from nodenet_gevent.abort import DOMException, Event
 from nodenet_gevent.errors import NodeError
+from conftest import NODE
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -208,7 +208,8 @@ def test_timeout_aborts_in_a_greenlet_with_timeout_error():
     (event,) = net.once(signal, "abort", timeout=5)
     assert event.target is signal and signal.aborted
     reason = signal.reason
-    assert (reason.name, reason.code, reason.message) == ("TimeoutError", 23, "The operation was aborted due to timeout")
+    assert (reason.name, reason.code) == ("TimeoutError", 23)
+    assert reason.message == "The operation was aborted due to timeout"
     assert where and where[0] is not gevent.get_hub()  # never in the hub
 
 
@@ -335,7 +336,8 @@ def test_any_signal_of_a_long_lived_source_is_collected():
 def test_abort_error():
     error = AbortError()
     assert isinstance(error, NodeError)
-    assert (error.name, error.code, str(error), error.cause) == ("AbortError", "ABORT_ERR", "The operation was aborted", None)
+    assert (error.name, error.code, error.cause) == ("AbortError", "ABORT_ERR", None)
+    assert str(error) == "The operation was aborted"
     reason = AbortSignal.abort().reason
     error = AbortError(cause=reason)
     assert error.cause is reason and error.__cause__ is reason

@@ -15,9 +15,9 @@ import subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import NODE
-from nodenet_gevent.blocklist import is_blocked, ip_blocked_error, validate_block_list
+from nodenet_gevent.blocklist import ip_blocked_error, is_blocked, validate_block_list
 from nodenet_gevent.errors import NodeError
+from conftest import NODE
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,7 +112,8 @@ def test_enforcement_helpers():
 _NODE = r"""
 const { BlockList, SocketAddress } = require('net');
 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-const arg = (a) => (a !== null && typeof a === 'object' && !Array.isArray(a) && 'sa' in a ? new SocketAddress(a.sa) : a);
+const isSA = (a) => a !== null && typeof a === 'object' && !Array.isArray(a) && 'sa' in a;
+const arg = (a) => (isSA(a) ? new SocketAddress(a.sa) : a);
 function attempt(f) {
   try { return f(); } catch (e) { return { err: [e.name, e.code, e.message] }; }
 }
@@ -332,12 +333,13 @@ def test_table_matches_node(table):
         label = " then ".join("%s%r" % (op[0], tuple(op[1:])) for op in case["ops"]) or "BlockList()"
         for (method, *args), their_op in zip(case["ops"], theirs["ops"]):
             counts["errors"] += their_op is not None
-            _compare(lambda m=method, a=args: getattr(ours, m)(*map(_arg, a)), their_op, args,
+            _compare(lambda m=method, a=args, b=ours: getattr(b, m)(*map(_arg, a)), their_op, args,
                      "%s%r" % (method, tuple(args)))
         for args, their_check in zip(case["checks"], theirs["checks"]):
             counts["checks"] += 1
             counts["blocked"] += their_check is True
-            _compare(lambda a=args: ours.check(*map(_arg, a)), their_check, args, "%s: check%r" % (label, tuple(args)))
+            where = "%s: check%r" % (label, tuple(args))
+            _compare(lambda a=args, b=ours: b.check(*map(_arg, a)), their_check, args, where)
         assert ours.rules == theirs["rules"], label
     # The table is not vacuous: many checks, both answers, and errors.
     assert counts["checks"] > 2000 and 500 < counts["blocked"] < counts["checks"] - 500 and counts["errors"] > 40

@@ -15,9 +15,9 @@ import subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import NODE
 from nodenet_gevent.errors import NodeError
 from nodenet_gevent.socketaddress import format_ipv6
+from conftest import NODE
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,7 +178,8 @@ function parse22(text) {
   } catch { return null; }
 }
 process.stdout.write(JSON.stringify({
-  ctor: input.ctor.map((c) => attempt(() => ('options' in c ? new SocketAddress(c.options) : new SocketAddress()).toJSON())),
+  ctor: input.ctor.map((c) => attempt(() => ('options' in c ? new SocketAddress(c.options) : new SocketAddress())
+    .toJSON())),
   text: input.text.map(([address, family]) => attempt(() => new SocketAddress({ address, family }).address)),
   parse: input.parse.map(parse22),
 }));
@@ -343,7 +344,7 @@ def test_constructor_table_matches_node(tables):
     assert len(node["ctor"]) == len(CTOR_CASES)
     for case, theirs in zip(CTOR_CASES, node["ctor"]):
         where = "SocketAddress(%r)" % (case.get("options", "<none>"),)
-        ours = _ours(lambda case=case: (SocketAddress(case["options"]) if "options" in case else SocketAddress()).toJSON())
+        ours = _ours(lambda c=case: (SocketAddress(c["options"]) if "options" in c else SocketAddress()).toJSON())
         if "ok" in theirs:
             assert ours == theirs, where
             continue
