@@ -156,7 +156,7 @@ class AbortSignal(EventEmitter):
     _onabort_caller: Listener | None
     # Strong references up (an any() signal keeps what feeds it), weak ones down
     # (a long-lived signal does not keep every any() made of it).
-    _dependents: weakref.WeakValueDictionary[int, AbortSignal]  # any() signals fed by this one
+    _dependents: weakref.WeakValueDictionary[int, AbortSignal] | None  # any() signals fed by this one
     _sources: list[AbortSignal]  # for an any() signal: what feeds it
     _composite: bool  # an any() signal
     _weakly_held: bool  # a timeout or any() signal
@@ -173,7 +173,7 @@ class AbortSignal(EventEmitter):
         signal._reason = None
         signal._onabort = None
         signal._onabort_caller = None
-        signal._dependents = weakref.WeakValueDictionary()
+        signal._dependents = None  # made by the first any() of this signal
         signal._sources = []
         signal._composite = False
         signal._weakly_held = False
@@ -226,9 +226,10 @@ class AbortSignal(EventEmitter):
             except Exception as error:  # BaseExceptions (gevent.Timeout...) are the caller's
                 next_tick(_raise, error)
         # Node 20 aborts the any() signals after this signal's own listeners ran.
-        for dependent in list(self._dependents.values()):
-            dependent._abort(reason)
-        self._dependents.clear()
+        if self._dependents:
+            for dependent in list(self._dependents.values()):
+                dependent._abort(reason)
+        self._dependents = None
 
     # -- listeners -------------------------------------------------------------
 
@@ -342,6 +343,8 @@ class AbortSignal(EventEmitter):
             # them does not depend on the middle links staying alive.
             for source in signal._sources if signal._composite else [signal]:
                 if source not in combined._sources:
+                    if source._dependents is None:
+                        source._dependents = weakref.WeakValueDictionary()
                     source._dependents[next(_dependent_keys)] = combined
                     combined._sources.append(source)
         return combined

@@ -318,7 +318,7 @@ def test_any_signal_of_a_long_lived_source_is_collected():
     source = AbortController()
     ref = weakref.ref(AbortSignal.any([source.signal]))
     gc.collect()
-    assert ref() is None and len(source.signal._dependents) == 0
+    assert ref() is None and not source.signal._dependents
     log = []
     signal = AbortSignal.any([source.signal])
     signal.on("abort", log.append)
