@@ -14,6 +14,8 @@ Every name exists in Node's spelling and in PEP 8 spelling (``createServer`` /
 Node.
 """
 
+from .abort import AbortController, AbortError, AbortSignal
+from .blocklist import BlockList
 from .emitter import Listener
 from .encodings import Chunk
 from .errors import NodeError, NodeTypeError, NodeValueError
@@ -22,6 +24,7 @@ from .loop import next_tick, once, run
 from .pipe import Writable
 from .server import Server, create_server, createServer
 from .socket import AddressInfo, Socket, Stream, WriteCallback, connect, create_connection, createConnection
+from .socketaddress import SocketAddress
 
 __version__ = "0.1.0"
 
@@ -32,6 +35,11 @@ __all__ = [
     "NodeError",
     "NodeTypeError",
     "NodeValueError",
+    "BlockList",
+    "SocketAddress",
+    "AbortController",
+    "AbortSignal",
+    "AbortError",
     "connect",
     "create_connection",
     "createConnection",
