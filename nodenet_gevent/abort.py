@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from gevent.hub import get_hub
 
 from .emitter import EventEmitter, Listener
-from .errors import NodeError, NodeTypeError, invalid_arg_type
+from .errors import ERR_ILLEGAL_CONSTRUCTOR, NodeError, invalid_arg_type
 from .loop import next_tick
 from .validators import UINT32_MAX, validate_integer
 
@@ -163,7 +163,7 @@ class AbortSignal(EventEmitter):
     _close_timer: Callable[[], object] | None
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NodeTypeError("ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor")
+        raise ERR_ILLEGAL_CONSTRUCTOR()
 
     @classmethod
     def _create(cls) -> AbortSignal:
@@ -233,20 +233,19 @@ class AbortSignal(EventEmitter):
 
     # -- listeners -------------------------------------------------------------
 
+    WATCHED_EVENTS = frozenset(["abort"])
+
     def _listener_added(self, event: str) -> None:
-        if event == "abort":
-            self._hold_if_listened()
+        self._hold_if_listened()
+
+    def _listener_removed(self, event: str) -> None:
+        self._hold_if_listened()
 
     def _hold_if_listened(self) -> None:
         if self._weakly_held and not self._aborted and self.listener_count("abort"):
             AbortSignal._listened.add(self)
         else:
             AbortSignal._listened.discard(self)
-
-    def remove_listener(self, event: str, f: Callable[..., Any]) -> Self:  # type: ignore[override]
-        super().remove_listener(event, f)
-        self._hold_if_listened()
-        return self
 
     def remove_all_listeners(self, event: str | None = None) -> Self:  # type: ignore[override]
         super().remove_all_listeners(event)
@@ -255,7 +254,6 @@ class AbortSignal(EventEmitter):
         self._hold_if_listened()
         return self
 
-    removeListener = off = remove_listener
     removeAllListeners = remove_all_listeners
 
     def add_event_listener(

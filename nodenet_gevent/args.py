@@ -216,7 +216,7 @@ def validate_msecs(value: object, name: str = "msecs") -> float:
     if isinstance(value, bool) or not isinstance(value, _Real):
         raise invalid_arg_type(name, "of type number", value)
     if math.isnan(value) or math.isinf(value) or value < 0:
-        raise ERR_OUT_OF_RANGE(name, "a non-negative finite number", value)
+        raise ERR_OUT_OF_RANGE(name, "a non-negative finite number", repr(value))
     return value
 
 
@@ -227,7 +227,7 @@ def validate_int(value: object, name: str, minimum: int = 0) -> int:
         else:
             raise invalid_arg_type(name, "of type int", value)
     if value < minimum:
-        raise ERR_OUT_OF_RANGE(name, ">= %d" % minimum, value)
+        raise ERR_OUT_OF_RANGE(name, ">= %d" % minimum, repr(value))
     return int(value)
 
 

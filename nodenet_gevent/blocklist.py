@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import socket
 
-from .errors import NodeError, NodeTypeError, NodeValueError
+from .errors import ERR_INVALID_ARG_VALUE, ERR_IP_BLOCKED, NodeError
 from .socketaddress import SocketAddress
 from .validators import validate_integer, validate_string
 
@@ -160,9 +160,7 @@ class BlockList:
         first = _socket_address(start, "start", family)
         last = _socket_address(end, "end", family)
         if _compare(first, last) == 1:
-            raise NodeValueError(
-                "ERR_INVALID_ARG_VALUE", "The argument 'start' must come before end. Received %r" % (first,)
-            )
+            raise ERR_INVALID_ARG_VALUE.value_error("argument", "start", "must come before end", first)
         self._rules.append(_RangeRule(first, last))
 
     def add_subnet(
@@ -233,14 +231,12 @@ def is_blocked(block_list: BlockList, address: object, family: str | int | None 
 
 def ip_blocked_error(address: object) -> NodeError:
     """Node's ``ERR_IP_BLOCKED``, the ``'error'`` of a connection a block list refused."""
-    return NodeError("ERR_IP_BLOCKED", "IP(%s) is blocked by net.BlockList" % (address,))
+    return ERR_IP_BLOCKED(address)
 
 
 def validate_block_list(value: object, name: str = "options.blockList") -> BlockList:
     """The ``blockList`` option: a :class:`BlockList`, else ``ERR_INVALID_ARG_VALUE`` (a ``TypeError``)."""
     if not isinstance(value, BlockList):
         kind = "property" if "." in name else "argument"
-        raise NodeTypeError(
-            "ERR_INVALID_ARG_VALUE", "The %s '%s' must be a net.BlockList. Received %r" % (kind, name, value)
-        )
+        raise ERR_INVALID_ARG_VALUE(kind, name, "must be a net.BlockList", value)
     return value

@@ -126,15 +126,19 @@ class ProxyProtocolError(NodeError):
 # The catalogue: every Node error code the library raises or emits, with Node's
 # message.  A code is written here once; the rest of the library calls these.
 ERR_INVALID_ARG_TYPE = E("ERR_INVALID_ARG_TYPE", 'The "%s" %s must be %s. %s', NodeTypeError)
-# (kind: 'argument' or 'property', name, what is wrong, the value)
+# (kind: 'argument' or 'property', name, what is wrong, the value); ERR_OUT_OF_RANGE's
+# value comes as text (repr(), or JavaScript's number formatting in validators.py).
 ERR_INVALID_ARG_VALUE = E("ERR_INVALID_ARG_VALUE", "The %s '%s' %s. Received %r", NodeTypeError)
+ERR_ILLEGAL_CONSTRUCTOR = E("ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor", NodeTypeError)
+ERR_INVALID_ADDRESS = E("ERR_INVALID_ADDRESS", "Invalid socket address", NodeValueError)
 ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)
 ERR_INVALID_HANDLE_TYPE = E("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent", NodeTypeError)
 ERR_INVALID_IP_ADDRESS = E("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", NodeValueError)
 ERR_INVALID_STATE = E("ERR_INVALID_STATE", "Invalid state: %s")
+ERR_IP_BLOCKED = E("ERR_IP_BLOCKED", "IP(%s) is blocked by net.BlockList")
 ERR_MISSING_ARGS = E("ERR_MISSING_ARGS", "The %s argument must be specified", NodeTypeError)
 ERR_OUT_OF_RANGE = E(
-    "ERR_OUT_OF_RANGE", 'The value of "%s" is out of range. It must be %s. Received %r', NodeValueError
+    "ERR_OUT_OF_RANGE", 'The value of "%s" is out of range. It must be %s. Received %s', NodeValueError
 )
 # Node has no PROXY protocol and so no code for it: the name follows Node's ERR_<SUBJECT> pattern.
 ERR_PROXY_PROTOCOL = E("ERR_PROXY_PROTOCOL", "%s", ProxyProtocolError)

@@ -52,7 +52,7 @@ def adopt_connected_fd(fd: object) -> Any:
     if isinstance(fd, bool) or not isinstance(fd, int):
         raise invalid_arg_type("fd", "of type int", fd)
     if not 0 <= fd <= _MAX_FD:
-        raise ERR_OUT_OF_RANGE("fd", ">= 0 && <= %d" % _MAX_FD, fd)
+        raise ERR_OUT_OF_RANGE("fd", ">= 0 && <= %d" % _MAX_FD, repr(fd))
     kind = fd_type(fd)
     if kind is not None:
         raise ERR_INVALID_FD_TYPE(kind)

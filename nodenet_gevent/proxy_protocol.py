@@ -203,7 +203,7 @@ def _check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise invalid_arg_type("limit", "of type int", limit)
     if not 16 <= limit <= V2_MAX_LENGTH:
-        raise ERR_OUT_OF_RANGE("limit", ">= 16 and <= %d" % V2_MAX_LENGTH, limit)
+        raise ERR_OUT_OF_RANGE("limit", ">= 16 and <= %d" % V2_MAX_LENGTH, repr(limit))
     return limit
 
 
@@ -506,7 +506,7 @@ def _check_timeout(value: object) -> float | None:
         raise invalid_arg_type("timeout_seconds", "of type number", value)
     seconds = float(value)
     if math.isnan(seconds) or seconds <= 0:
-        raise ERR_OUT_OF_RANGE("timeout_seconds", "> 0", value)
+        raise ERR_OUT_OF_RANGE("timeout_seconds", "> 0", repr(value))
     return seconds
 
 

@@ -31,7 +31,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .args import to_port
-from .errors import NodeError, NodeTypeError, NodeValueError, invalid_arg_type
+from .errors import (
+    ERR_INVALID_ADDRESS,
+    ERR_INVALID_ARG_VALUE,
+    NodeError,
+    invalid_arg_type,
+)
 from .validators import UINT32_MAX, out_of_range, validate_integer
 
 __all__ = ["SocketAddress"]
@@ -207,9 +212,10 @@ class SocketAddress:
             address = "127.0.0.1" if given_family == "ipv4" else "::"
         family = given_family.lower() if isinstance(given_family, str) else given_family
         if family not in ("ipv4", "ipv6"):
-            cls = NodeValueError if isinstance(given_family, str) else NodeTypeError
-            message = "The property 'options.family' is invalid. Received %r" % (given_family,)
-            raise cls("ERR_INVALID_ARG_VALUE", message)
+            # A string that names no family is a bad value; anything else, a bad type.
+            if isinstance(given_family, str):
+                raise ERR_INVALID_ARG_VALUE.value_error("property", "options.family", "is invalid", given_family)
+            raise ERR_INVALID_ARG_VALUE("property", "options.family", "is invalid", given_family)
         if not isinstance(address, str):
             raise invalid_arg_type("options.address", "of type string", address)
         port = options.get("port")
@@ -218,7 +224,7 @@ class SocketAddress:
         flowlabel = 0 if flowlabel is None else validate_integer(flowlabel, "options.flowlabel", 0, UINT32_MAX)
         value = _to_value(address, family)
         if value is None:
-            raise NodeValueError("ERR_INVALID_ADDRESS", "Invalid socket address")
+            raise ERR_INVALID_ADDRESS()
         if family == "ipv6":
             if flowlabel > _FLOWLABEL_MAX:
                 raise out_of_range("options.flowlabel", ">= 0 && <= %d" % _FLOWLABEL_MAX, flowlabel)

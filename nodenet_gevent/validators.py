@@ -17,7 +17,7 @@ import math
 import numbers
 from typing import TYPE_CHECKING
 
-from .errors import NodeValueError, invalid_arg_type
+from .errors import ERR_OUT_OF_RANGE, NodeValueError, invalid_arg_type
 
 if TYPE_CHECKING:
     _Real = float  # typeshed's numbers.Real is not a float for the type checker
@@ -78,10 +78,7 @@ def out_of_range(name: str, must_be: str, value: float) -> NodeValueError:
     received = js_number(value)
     if (isinstance(value, int) or (isinstance(value, float) and value.is_integer())) and abs(value) > 2**32:
         received = _add_numerical_separator(received)
-    return NodeValueError(
-        "ERR_OUT_OF_RANGE",
-        'The value of "%s" is out of range. It must be %s. Received %s' % (name, must_be, received),
-    )
+    return ERR_OUT_OF_RANGE(name, must_be, received)  # type: ignore[return-value]
 
 
 def validate_string(value: object, name: str) -> str:
