@@ -259,14 +259,18 @@ class ReadSide(SocketBase):
         The source's ``'end'`` ends *destination* unless ``end=False`` (or Node's
         options, ``{'end': False}``).  *destination* gets ``'pipe'`` with the source.
         """
-        if isinstance(end, Mapping):
+        if end is not True and end is not False and isinstance(end, Mapping):  # (bools first: no ABC check)
             end = end.get("end") is not False
         pipe = Pipe(self, destination, bool(end))  # type: ignore[arg-type]  # a ReadSide is part of a Socket
         if self._pipes is None:
             self._pipes = []
         self._pipes.append(pipe)
         pipe.attach()
-        if _listens(destination, "pipe"):
+        target: object = destination  # (mypy: a TypeVar bound to a Protocol never narrows to a class)
+        if isinstance(target, EventEmitter):  # (a dict lookup rather than a call, per connection)
+            if "pipe" in target._events:
+                target.emit("pipe", self)
+        elif _listens(destination, "pipe"):
             destination.emit("pipe", self)  # type: ignore[attr-defined]
         self.resume()
         return destination
