@@ -52,10 +52,16 @@ __all__ = [
     "validate_int",
     "refuse_object_mode",
     "SOCKET_OPTIONS",
+    "CONNECT_OPTIONS",
+    "SERVER_OPTIONS",
+    "LISTEN_OPTIONS",
+    "refuse_unknown",
+    "onread_option",
     "TcpTarget",
     "PathTarget",
     "ConnectTarget",
     "connect_target",
+    "attempt_timeout_ms",
     "ListenRequest",
     "listen_request",
     "invalid_options",
@@ -75,6 +81,15 @@ _CAMEL = {
     "keep_alive_initial_delay": "keepAliveInitialDelay",
     "no_delay": "noDelay",
     "max_connections": "maxConnections",
+    "auto_select_family": "autoSelectFamily",
+    "auto_select_family_attempt_timeout": "autoSelectFamilyAttemptTimeout",
+    "block_list": "blockList",
+    "default_encoding": "defaultEncoding",
+    "readable_all": "readableAll",
+    "writable_all": "writableAll",
+    "object_mode": "objectMode",
+    "readable_object_mode": "readableObjectMode",
+    "writable_object_mode": "writableObjectMode",
 }
 
 
@@ -249,7 +264,56 @@ def missing_port_or_path(options: object) -> NodeTypeError:
 SOCKET_OPTIONS = (
     "allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode",
     "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
+    "signal", "onread", "blockList", "encoding", "defaultEncoding",
 )
+
+#: The options of ``connect()`` itself.  ``address`` is there because ``connect(server.address())``
+#: is a Node idiom (Node's own tests use it): as in Node it is not read -- ``host`` is.
+CONNECT_OPTIONS = (
+    "port", "host", "path", "localAddress", "localPort", "family", "hints", "lookup",
+    "autoSelectFamily", "autoSelectFamilyAttemptTimeout", "timeout", "allowHalfOpen",
+    "noDelay", "keepAlive", "keepAliveInitialDelay", "address",
+)
+
+#: ``net.createServer()``'s options.
+SERVER_OPTIONS = (
+    "allowHalfOpen", "pauseOnConnect", "highWaterMark", "noDelay", "keepAlive", "keepAliveInitialDelay",
+    "blockList", "maxConnections",
+)
+
+#: ``server.listen(options)``'s options (``handle``/``_handle``/``fd``: a descriptor to listen on).
+LISTEN_OPTIONS = (
+    "port", "host", "path", "backlog", "exclusive", "ipv6Only", "reusePort", "readableAll", "writableAll",
+    "signal", "handle", "_handle", "fd",
+)
+
+# Options Node has that this library refuses rather than ignore: what they would do is not done.
+_NOT_IMPLEMENTED = {
+    "handle": "a libuv handle (use 'fd' for a descriptor)",
+    "socket": "adopting a socket object (use 'fd')",
+    "readableHighWaterMark": "a separate read mark (use 'highWaterMark')",
+    "writableHighWaterMark": "a separate write mark (use 'highWaterMark')",
+    "emitClose": "a socket always emits 'close'",
+    "autoDestroy": "a socket is always destroyed at the end",
+    "decodeStrings": "written str is always encoded to bytes",
+}
+
+
+def refuse_unknown(options: Mapping[str, Any], known: Iterable[str], what: str) -> None:
+    """Unknown (or unimplemented) option names raise ``ERR_INVALID_ARG_VALUE``: never silently dropped.
+
+    Node ignores names it does not know; here a misspelt ``allowHalfopen``
+    would run and do something else, so it is refused with the name.
+    """
+    allowed = set(known)
+    for key in options:
+        if key not in allowed:
+            reason = _NOT_IMPLEMENTED.get(key)
+            raise ERR_INVALID_ARG_VALUE(
+                "property", "options.%s" % key,
+                ("is not supported by %s: %s" % (what, reason)) if reason else "is not an option of %s" % what,
+                options[key],
+            )
 
 
 def refuse_object_mode(options: Mapping[str, Any]) -> None:
@@ -259,14 +323,43 @@ def refuse_object_mode(options: Mapping[str, Any]) -> None:
             raise ERR_INVALID_ARG_VALUE("property", "options.%s" % mode, "is not supported", options[mode])
 
 
+def onread_option(value: object) -> tuple[Any, Callable[[int, Any], object]]:
+    """``onread``: ``{'buffer': a writable buffer or a function returning one, 'callback': fn(nread, buf)}``."""
+    if not isinstance(value, Mapping):
+        raise invalid_arg_type("options.onread", "of type object", value)
+    buffer, callback = value.get("buffer"), value.get("callback")
+    if not callable(buffer):
+        try:
+            view = memoryview(buffer)  # type: ignore[arg-type]
+        except TypeError:
+            view = None
+        if view is None or view.readonly or not view.nbytes:
+            raise invalid_arg_type(
+                "options.onread.buffer", "a writable bytearray, memoryview or a function returning one", buffer
+            )
+    if not callable(callback):
+        raise invalid_arg_type("options.onread.callback", "of type function", callback)
+    return buffer, callback
+
+
 class TcpTarget(NamedTuple):
-    """Where a TCP connect() goes: a host (name or IP) and port, from an optional local address."""
+    """Where a TCP connect() goes, and how it gets there.
+
+    A host (name or IP) and port, from an optional local address; the name
+    looked up by the user's ``lookup`` (else gevent's resolver) with ``hints``;
+    with several addresses and ``auto_select_family``, Happy Eyeballs tries
+    them in turn, each for ``attempt_timeout`` ms (``connecting.py``).
+    """
 
     host: str
     port: int
     family: int  # AF_UNSPEC, AF_INET or AF_INET6: what the lookup may answer
     local_address: str | None
     local_port: int | None
+    lookup: Callable[..., object] | None = None
+    hints: int = 0
+    auto_select_family: bool | None = None  # None: net.getDefaultAutoSelectFamily()
+    attempt_timeout: int | None = None  # ms; None: net.getDefaultAutoSelectFamilyAttemptTimeout()
 
 
 class PathTarget(NamedTuple):
@@ -306,7 +399,42 @@ def connect_target(options: Mapping[str, Any]) -> ConnectTarget:
         if isinstance(local_port, bool) or not isinstance(local_port, (int, float)):
             raise invalid_arg_type("options.localPort", "of type number", local_port)
         local_port = to_port(local_port, "options.localPort")
-    return TcpTarget(host or "localhost", port, _FAMILIES[family], local_address, local_port)
+    lookup = options.get("lookup")
+    if lookup is not None and not callable(lookup):
+        raise invalid_arg_type("options.lookup", "of type function", lookup)
+    hints = options.get("hints")
+    if hints is None:
+        hints = 0
+    elif isinstance(hints, bool) or not isinstance(hints, _Integral):
+        raise invalid_arg_type("options.hints", "of type number", hints)
+    elif hints & ~_VALID_HINTS:
+        raise ERR_INVALID_ARG_VALUE.value_error("property", "options.hints", "is invalid", hints)
+    auto_select = options.get("autoSelectFamily")
+    if auto_select is not None and not isinstance(auto_select, bool):
+        raise invalid_arg_type("options.autoSelectFamily", "of type boolean", auto_select)
+    attempt_timeout = options.get("autoSelectFamilyAttemptTimeout")
+    if attempt_timeout is not None:
+        attempt_timeout = attempt_timeout_ms(attempt_timeout, "options.autoSelectFamilyAttemptTimeout")
+    return TcpTarget(
+        host or "localhost", port, _FAMILIES[family], local_address, local_port,
+        lookup, int(hints), auto_select, attempt_timeout,
+    )
+
+
+# getaddrinfo flags a lookup may be given (Node's dns.ADDRCONFIG | V4MAPPED | ALL).
+_VALID_HINTS = _stdlib_socket.AI_ADDRCONFIG | _stdlib_socket.AI_V4MAPPED | getattr(_stdlib_socket, "AI_ALL", 0x10)
+_INT32_MAX = 2**31 - 1
+
+
+def attempt_timeout_ms(value: object, name: str = "value") -> int:
+    """Happy Eyeballs' attempt timeout: an int32 >= 1 (ms), raised to Node's minimum of 10."""
+    if isinstance(value, bool) or not isinstance(value, _Real):
+        raise invalid_arg_type(name, "of type number", value)
+    if value != value or (isinstance(value, float) and (math.isinf(value) or not value.is_integer())):
+        raise ERR_OUT_OF_RANGE(name, "an integer", "NaN" if value != value else repr(value))
+    if not 1 <= value <= _INT32_MAX:
+        raise ERR_OUT_OF_RANGE(name, ">= 1 && <= %d" % _INT32_MAX, repr(int(value)))
+    return max(int(value), 10)
 
 
 # ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import gevent
 
 from ._gevent import os_socket
+from .abort import AbortError, AbortSignal
 from .addresses import is_inet
 from .emitter import Listener
 from .errors import (
@@ -37,6 +38,7 @@ from .errors import (
     ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
     ERR_STREAM_DESTROYED,
     NodeError,
+    invalid_arg_type,
     os_error,
 )
 from .loop import next_tick
@@ -201,6 +203,23 @@ class EndOfLife(SocketBase):
             self._destroy(ERR_SOCKET_CLOSED())
         return self
 
+    def _follow_signal(self, signal: object) -> None:
+        """The ``signal`` option: its abort destroys the socket with an ``AbortError`` (Node's addAbortSignal)."""
+        if not isinstance(signal, AbortSignal):
+            raise invalid_arg_type("signal", "an instance of AbortSignal", signal)
+        if signal.aborted:
+            next_tick(self._abort_by, signal)  # an already-aborted signal fails at once -- after this call returns
+            return
+
+        def on_abort(event: object) -> None:
+            self._abort_by(signal)
+
+        signal.add_event_listener("abort", on_abort, {"once": True})
+        self._extras()["signal"] = (signal, on_abort)
+
+    def _abort_by(self, signal: AbortSignal) -> None:
+        self._destroy(AbortError(cause=signal.reason))
+
     def _destroy_with_reset(self) -> None:
         if self._state is OPEN:
             try:
@@ -238,6 +257,9 @@ class EndOfLife(SocketBase):
             self._park.set()  # a parked reader sees CLOSED and returns
         if self._pipes:
             self._release_pipes()
+        if self._extra is not None and "signal" in self._extra:
+            signal, on_abort = self._extra.pop("signal")
+            signal.remove_event_listener("abort", on_abort)  # a closed socket holds no signal, nor it us
         if pending:
             if was_connected or self._handle is None and self._bytes_read:
                 failure = ERR_STREAM_DESTROYED("write")

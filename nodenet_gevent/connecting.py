@@ -14,14 +14,15 @@ import errno
 import socket as _stdlib_socket
 from typing import TYPE_CHECKING, Any
 
+import gevent
 from gevent import socket as gsocket
 
 from . import args as _args
 from ._gevent import set_ref
 from .args import ConnectTarget, PathTarget, TcpTarget
-from .errors import ERR_SOCKET_CONNECTED, os_error
+from .errors import ERR_IP_BLOCKED, ERR_SOCKET_CONNECTED, AggregateError, os_error
 from .ip import is_ip
-from .lookup import resolve
+from .lookup import ConnectFailure, defaults, interleave, look_up, resolve
 from .loop import next_tick
 from .state import CLOSED, CONNECTING, OPEN, SocketBase
 
@@ -29,14 +30,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
 __all__ = ["Connecting"]
-
-# A failed attempt to connect to one address of several: try the next one.
-# Anything else (EACCES, a bad local address...) would fail for every address.
-_TRY_NEXT_ADDRESS = frozenset([
-    errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
-    errno.ETIMEDOUT,
-])
-
 
 class Connecting(SocketBase):
     __slots__ = ()
@@ -49,6 +42,7 @@ class Connecting(SocketBase):
         Returns the socket; ``'connect'`` (or ``'error'``) follows.
         """
         options, callback = _args.normalize_args(args, kwargs)
+        _args.refuse_unknown(options, _args.CONNECT_OPTIONS + _args.SOCKET_OPTIONS, "connect()")
         target = _args.connect_target(options)
         if self._state is CONNECTING or self._state is OPEN:
             raise ERR_SOCKET_CONNECTED()
@@ -86,6 +80,10 @@ class Connecting(SocketBase):
             if self._state is not CLOSED:
                 self._destroy(os_error(error, "connect"))
             return False
+        except ConnectFailure as failure:  # an error that is no OSError: the user's lookup's, ERR_IP_BLOCKED
+            if self._state is not CLOSED:
+                self._destroy(failure.error)
+            return False
         if handle is None or self._state is CLOSED:  # destroyed while connecting
             if handle is not None:
                 handle.close()
@@ -112,31 +110,88 @@ class Connecting(SocketBase):
         if is_ip(host):
             addresses = resolve(host, port)  # no lookup, and no 'lookup' event (Node)
         else:
-            try:
-                addresses = resolve(host, port, target.family)
-            except _stdlib_socket.gaierror as lookup_failure:  # Node's lookup error already
-                self.emit("lookup", lookup_failure, None, None, host)
-                raise
-            first = addresses[0]
-            self.emit("lookup", None, first[1], 6 if first[0] == _stdlib_socket.AF_INET6 else 4, host)
+            found = look_up(self, target, self._auto_select(target))
+            if found is None or self._state is CLOSED:
+                return None
+            addresses = found
+        if self._auto_select(target) and len(addresses) > 1:
+            return self._connect_in_turn(interleave(addresses), target)
+        family, address = addresses[0]
+        self._refuse_blocked(address, family)
+        handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
+        try:
+            self._connect_one(handle, family, address, port, target)
+        except OSError:
+            handle.close()
             if self._state is CLOSED:
                 return None
-        failure: OSError | None = None
-        for family, address in addresses:
-            handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
-            self._handle = handle
+            raise
+        return handle
+
+    @staticmethod
+    def _auto_select(target: TcpTarget) -> bool:
+        """Happy Eyeballs applies: asked for (or the default), and no family fixed."""
+        if target.family != _stdlib_socket.AF_UNSPEC:
+            return False
+        return defaults.auto_select_family if target.auto_select_family is None else target.auto_select_family
+
+    def _connect_in_turn(self, addresses: list[tuple[int, str]], target: TcpTarget) -> Any:
+        """Node 20's Happy Eyeballs: each address in turn, each but the last for the attempt timeout.
+
+        An attempt that has not connected when its time is up is closed and
+        the next one starts; the first to connect is the connection.  When all
+        fail, the error is an :class:`~nodenet_gevent.errors.AggregateError`.
+        """
+        port = target.port
+        seconds = (target.attempt_timeout or defaults.attempt_timeout) / 1000.0
+        attempted = self._extras()["attempted"] = []
+        errors: list[BaseException] = []
+        for index, (family, address) in enumerate(addresses):
+            self._refuse_blocked(address, family)
+            version = 6 if family == _stdlib_socket.AF_INET6 else 4
+            attempted.append("%s:%s" % (address, port))
+            self.emit("connectionAttempt", address, port, version)
+            if self._state is CLOSED:
+                return None
+            handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
+            timer = gevent.Timeout(seconds) if index < len(addresses) - 1 else None
             try:
+                if timer is not None:
+                    timer.start()
                 self._connect_one(handle, family, address, port, target)
                 return handle
+            except gevent.Timeout as expired:
+                if expired is not timer:
+                    raise
+                handle.close()
+                errors.append(os_error(errno.ETIMEDOUT, "connect", address, port))
+                self.emit("connectionAttemptTimeout", address, port, version)
             except OSError as error:
                 handle.close()
                 if self._state is CLOSED:
                     return None
-                failure = failure or error
-                if error.errno not in _TRY_NEXT_ADDRESS:
-                    break
-        assert failure is not None  # there is at least one address, and each one failed
-        raise failure
+                errors.append(error)
+                self.emit("connectionAttemptFailed", address, port, version, error)
+            finally:
+                if timer is not None:
+                    timer.close()
+            if self._state is CLOSED:
+                return None
+        raise AggregateError(errors)
+
+    def _refuse_blocked(self, address: str, family: int) -> None:
+        block_list = self._extra.get("blockList") if self._extra else None
+        family_name = "ipv6" if family == _stdlib_socket.AF_INET6 else "ipv4"
+        if block_list is not None and block_list.check(address, family_name):
+            raise ConnectFailure(ERR_IP_BLOCKED(address))
+
+    @property
+    def auto_select_family_attempted_addresses(self) -> list[str] | None:
+        """The ``'address:port'`` Happy Eyeballs tried, in order (``None`` when it did not run)."""
+        attempted: list[str] | None = self._extra.get("attempted") if self._extra else None
+        return attempted
+
+    autoSelectFamilyAttemptedAddresses = auto_select_family_attempted_addresses
 
     @staticmethod
     def _connect_one(handle: Any, family: int, address: str, port: int, target: TcpTarget) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "ErrorKind",
     "E",
     "ProxyProtocolError",
+    "AggregateError",
     "os_error",
     "lookup_error",
     "invalid_arg_type",
@@ -257,6 +258,36 @@ def os_error(err: OSError | int, syscall: str, address: object = None, port: obj
     if isinstance(err, BaseException):
         result.__cause__ = err
     return result
+
+
+class AggregateError(OSError):
+    """Every connection attempt failed (Happy Eyeballs): Node's ``AggregateError``.
+
+    ``errors`` holds each attempt's error in order; ``code``, ``errno`` and
+    ``syscall`` are the last one's (so ``except ConnectionRefusedError`` does not
+    match it, but ``except OSError`` does, and ``code`` reads as Node's).  Node's
+    message is empty; ours lists the attempts.
+    """
+
+    errors: list[BaseException]
+    code: str
+    syscall: str | None
+    name = "AggregateError"
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        last = errors[-1]
+        super().__init__(getattr(last, "errno", None), "All connection attempts failed")
+        self.errors = list(errors)
+        self.code = getattr(last, "code", "UNKNOWN")
+        self.syscall = getattr(last, "syscall", None)
+        self.message = "All connection attempts failed: " + ", ".join(str(error) for error in errors)
+        self.__cause__ = last
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
 
 
 class _NodeGaiError(socket.gaierror):

@@ -10,15 +10,33 @@ from __future__ import annotations
 
 import _socket
 import socket as _stdlib_socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import gevent
 from gevent import socket as gsocket
+from gevent.event import Event
 from gevent.hub import get_hub
 
-from .errors import lookup_error
+from .args import attempt_timeout_ms
+from .errors import ERR_INVALID_IP_ADDRESS, invalid_arg_type, lookup_error
 from .ip import is_ip
 
-__all__ = ["getaddrinfo", "resolve"]
+if TYPE_CHECKING:
+    from .args import TcpTarget
+    from .emitter import EventEmitter
+
+__all__ = [
+    "getaddrinfo",
+    "resolve",
+    "look_up",
+    "interleave",
+    "ConnectFailure",
+    "defaults",
+    "get_default_auto_select_family",
+    "set_default_auto_select_family",
+    "get_default_auto_select_family_attempt_timeout",
+    "set_default_auto_select_family_attempt_timeout",
+]
 
 # The C function, never gevent's (which monkey-patching puts in ``socket``):
 # it runs in a worker thread.
@@ -81,3 +99,142 @@ def getaddrinfo(host: str | bytes | None, port: str | int | None, family: int = 
 def _type_name(obj: object) -> str:
     cls = type(obj)
     return "%s.%s" % (cls.__module__, cls.__qualname__)
+
+
+# ---------------------------------------------------------------------------
+# Happy Eyeballs' defaults (net.getDefaultAutoSelectFamily() and friends)
+
+
+class _Defaults:
+    """The process-wide defaults of ``autoSelectFamily`` and its attempt timeout (ms), Node 20's."""
+
+    __slots__ = ("auto_select_family", "attempt_timeout")
+
+    def __init__(self) -> None:
+        self.auto_select_family = True
+        self.attempt_timeout = 250
+
+
+defaults = _Defaults()
+
+
+def get_default_auto_select_family() -> bool:
+    """``net.getDefaultAutoSelectFamily()``: whether connect() uses Happy Eyeballs by default."""
+    return defaults.auto_select_family
+
+
+def set_default_auto_select_family(value: bool) -> None:
+    """``net.setDefaultAutoSelectFamily(value)``."""
+    if not isinstance(value, bool):
+        raise invalid_arg_type("value", "of type boolean", value)
+    defaults.auto_select_family = value
+
+
+def get_default_auto_select_family_attempt_timeout() -> int:
+    """``net.getDefaultAutoSelectFamilyAttemptTimeout()``: ms per attempt (250)."""
+    return defaults.attempt_timeout
+
+
+def set_default_auto_select_family_attempt_timeout(value: int) -> None:
+    """``net.setDefaultAutoSelectFamilyAttemptTimeout(value)``: an integer >= 1; below 10 counts as 10."""
+    defaults.attempt_timeout = attempt_timeout_ms(value)
+
+
+def interleave(addresses: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Alternate the families, the first answer's first (RFC 8305, as Node 20 orders them)."""
+    first = addresses[0][0]
+    ours = [pair for pair in addresses if pair[0] == first]
+    others = [pair for pair in addresses if pair[0] != first]
+    ordered: list[tuple[int, str]] = []
+    for index in range(max(len(ours), len(others))):
+        ordered.extend(group[index] for group in (ours, others) if index < len(group))
+    return ordered
+
+
+class ConnectFailure(Exception):
+    """Carries a connect failure that is not an ``OSError`` (a user's lookup error,
+    ``ERR_IP_BLOCKED``) to the one place that destroys the socket with it."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+_FAMILY_NUMBERS = {4: _stdlib_socket.AF_INET, 6: _stdlib_socket.AF_INET6, "IPv4": _stdlib_socket.AF_INET,
+                   "IPv6": _stdlib_socket.AF_INET6}
+
+
+def look_up(sock: EventEmitter, target: TcpTarget, all_addresses: bool) -> list[tuple[int, str]] | None:
+    """Resolve *target*'s host for a connecting socket, emitting ``'lookup'`` as Node does.
+
+    With the user's ``lookup(hostname, options, callback)`` it is called as Node
+    calls it (``options`` has ``family`` and ``hints``, or ``all: True`` for
+    Happy Eyeballs), and the socket's reader waits until the callback comes --
+    from any greenlet, at once or later -- or the socket is destroyed (then
+    ``None``).  A failure raises: the resolver's (an ``OSError``), or the
+    user's wrapped in :class:`ConnectFailure`.
+    """
+    host, port = target.host, target.port
+    if target.lookup is None:
+        try:
+            addresses = resolve(host, port, target.family)
+        except _stdlib_socket.gaierror as failure:  # Node's lookup error already
+            sock.emit("lookup", failure, None, None, host)
+            raise
+    else:
+        answer = _ask(sock, target, all_addresses)
+        if answer is None:
+            return None
+        error, addresses = answer
+        if error is not None:
+            sock.emit("lookup", error, None, None, host)
+            raise error if isinstance(error, OSError) else ConnectFailure(error)
+    first = addresses[0]
+    sock.emit("lookup", None, first[1], 6 if first[0] == _stdlib_socket.AF_INET6 else 4, host)
+    return addresses
+
+
+def _ask(
+    sock: EventEmitter, target: TcpTarget, all_addresses: bool
+) -> tuple[BaseException | None, list[tuple[int, str]]] | None:
+    options: dict[str, Any] = {"hints": target.hints}
+    if all_addresses:
+        options["all"] = True
+    elif target.family != _stdlib_socket.AF_UNSPEC:
+        options["family"] = 6 if target.family == _stdlib_socket.AF_INET6 else 4
+    answered = Event()
+    answer: list[Any] = []
+
+    def callback(error: BaseException | None = None, address: Any = None, family: Any = None) -> None:
+        if not answer:
+            answer.append((error, address, family))
+            answered.set()
+
+    assert target.lookup is not None
+    target.lookup(target.host, options, callback)
+    while not answer:
+        if sock.destroyed:  # type: ignore[attr-defined]
+            return None
+        park = sock._park  # type: ignore[attr-defined]  # destroy() sets it
+        if park is None:
+            park = sock._park = Event()  # type: ignore[attr-defined]
+        park.clear()
+        gevent.wait([answered, park], count=1)
+    error, address, family = answer[0]
+    if error is not None:
+        return error, []
+    entries = address if all_addresses and isinstance(address, (list, tuple)) else [(address, family)]
+    addresses: list[tuple[int, str]] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            entry = (entry.get("address"), entry.get("family"))
+        ip, kind = entry if isinstance(entry, (list, tuple)) and len(entry) == 2 else (entry, None)
+        version = is_ip(ip) if isinstance(ip, str) else 0
+        if not version:
+            return ERR_INVALID_IP_ADDRESS(ip if isinstance(ip, str) else repr(ip)), []
+        default = _stdlib_socket.AF_INET6 if version == 6 else _stdlib_socket.AF_INET
+        addresses.append((int(_FAMILY_NUMBERS.get(kind, default)), ip))
+    if not addresses:
+        return lookup_error(_stdlib_socket.gaierror(_stdlib_socket.EAI_NONAME, "no address"), target.host), []
+    return None, addresses
+

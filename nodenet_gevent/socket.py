@@ -28,6 +28,7 @@ from greenlet import greenlet as RawGreenlet
 
 from . import args as _args
 from .addresses import AddressInfo, Peer
+from .blocklist import validate_block_list
 from .closing import EndOfLife
 from .connecting import Connecting
 from .emitter import _NO_LOCK
@@ -65,6 +66,8 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         if options is not None and not isinstance(options, dict):
             raise invalid_arg_type("options", "of type dict", options)
         options = _args.canonical_options({**(options or {}), **kwargs})
+        # connect()'s options are left to connect(), as in Node (one options object often serves both).
+        _args.refuse_unknown(options, _args.SOCKET_OPTIONS + _args.CONNECT_OPTIONS, "net.Socket")
         _args.refuse_object_mode(options)
         self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
         hwm = _args.option(options, "highWaterMark", self.HIGH_WATER_MARK)
@@ -77,6 +80,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._idle = None  # IdleTimer while setTimeout is armed
         self._reset()
         self._apply_socket_options(options)
+        self._apply_stream_options(options)
         fd = options.get("fd")
         if fd is not None:
             handle = adopt_connected_fd(fd)
@@ -92,6 +96,22 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
             if options.get("writable") is False:
                 self._write_state = FINISHED
             self._reader = next_tick(self._run_reader, None, None)
+
+    def _apply_stream_options(self, options: Mapping[str, Any]) -> None:
+        """``encoding``, ``defaultEncoding``, ``signal``, ``onread``, ``blockList`` (Node's newer options)."""
+        if options.get("encoding") is not None:
+            self.set_encoding(options["encoding"])
+        if options.get("defaultEncoding") is not None:
+            self.set_default_encoding(options["defaultEncoding"])
+        if options.get("blockList") is not None:
+            self._extras()["blockList"] = validate_block_list(options["blockList"])
+        onread = options.get("onread")
+        if onread is not None:
+            self._extras()["onread"] = _args.onread_option(onread)
+            self._flowing = True  # Node: reading starts at once, into the buffer, with no 'data'
+        signal = options.get("signal")
+        if signal is not None:
+            self._follow_signal(signal)
 
     def _apply_socket_options(self, options: Mapping[str, Any]) -> None:
         """``noDelay``, ``keepAlive``, ``keepAliveInitialDelay`` (Node >= 17 socket options)."""
@@ -145,6 +165,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._default_encoding = "utf8"
         self._readable_mode = False
         self._emitted_readable = False
+        self._extra = None
         reader = self._reader = RawGreenlet(self._run_reader, hub)
         hub.loop.run_callback(reader.switch, server, None)
         return self

@@ -104,7 +104,7 @@ FIELDS = (
     "_idle", "_state", "_read_state", "_write_state",
     "_flowing", "_held", "_held_size", "_decoder", "_park", "_wake", "_reader", "_writer", "_queue",
     "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
-    "_errored", "_corked", "_default_encoding", "_readable_mode", "_emitted_readable",
+    "_errored", "_corked", "_default_encoding", "_readable_mode", "_emitted_readable", "_extra",
 )
 
 
@@ -157,6 +157,9 @@ class SocketBase(EventEmitter):
     _default_encoding: str  # for str written without an encoding (setDefaultEncoding)
     _readable_mode: bool  # a 'readable' listener (or an iterator) consumes with read()
     _emitted_readable: bool  # 'readable' was emitted for what is held now
+    # What few sockets need, made on demand: 'blockList', 'onread', 'signal', and
+    # Happy Eyeballs' 'attempted' addresses.
+    _extra: dict[str, Any] | None
 
     if TYPE_CHECKING:
         # What the mixins call of one another (each defines its part).
@@ -171,6 +174,9 @@ class SocketBase(EventEmitter):
         def resume(self) -> Any: ...
         def pause(self) -> Any: ...
         def end(self, data: Any = None, encoding: Any = None, callback: Any = None) -> Any: ...
+        def set_encoding(self, encoding: str | None = None) -> Any: ...
+        def set_default_encoding(self, encoding: str) -> Any: ...
+        def _follow_signal(self, signal: object) -> None: ...
 
     def _reset(self) -> None:
         """The per-connection fields of a socket that is not connected (again)."""
@@ -200,6 +206,15 @@ class SocketBase(EventEmitter):
         self._default_encoding = getattr(self, "_default_encoding", "utf8")
         self._readable_mode = getattr(self, "_readable_mode", False)
         self._emitted_readable = False
+        extra = getattr(self, "_extra", None)  # the options stay; what the last connect found goes
+        if extra:
+            extra.pop("attempted", None)
+        self._extra = extra or None
+
+    def _extras(self) -> dict[str, Any]:
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
 
     # ------------------------------------------------------------------
     # the state, as Node reports it
