@@ -110,22 +110,33 @@ def reset(sock):
 # finished(): the end of a stream
 
 
-def test_finished_after_end_and_finish_before_close(track):
-    # node: cb after both 'end' and 'finish', with the socket not yet destroyed;
-    # 'close' follows.
-    client, server_side = connected_pair(track)
+@pytest.mark.parametrize("first", ["end", "finish"])
+def test_finished_waits_for_end_and_finish_then_calls_back_before_close(track, first):
+    # node: cb once both 'end' and 'finish' came, whichever is last, with the
+    # socket not yet destroyed; 'close' follows.
+    half_open = {"allowHalfOpen": True}
+    client, server_side = connected_pair(track, **({"client_options": half_open} if first == "end" else
+                                                   {"server_options": half_open}))
     seen = record_events(client)
-    closed = event_flag(client, "close")
     done = Callback()
     cleanup = net.finished(client, lambda err: (done(err), setattr(done, "state", (names(seen), client.destroyed))))
     assert callable(cleanup)
-    server_side.end(b"bye")
     client.resume()
-    client.end()
+    server_side.resume()
+    if first == "end":
+        server_side.end(b"bye")
+    else:
+        client.end(b"bye")
+    seen.wait(first)
+    assert not done.done.is_set(), "called back after %r alone" % first
+    if first == "end":
+        client.end()
+    else:
+        server_side.end()
     assert done.wait() is None
     events, destroyed = done.state
     assert sorted(events) == ["end", "finish"] and not destroyed
-    assert closed.wait(5)
+    seen.wait("close")
     done.check_once()
 
 
@@ -571,14 +582,21 @@ def test_pipeline_echo_socket_into_itself(track, must_call):
 
     def on_connection(c):
         callback = Callback("pipeline callback")
-        net.pipeline(c, c, callback=callback)  # the callback as a keyword
+        net.pipeline(c, c, callback=lambda err: (callback(err), setattr(callback, "state", (
+            later.is_set(), c.listener_count("error")))))  # the callback as a keyword
+        later = event_flag(c, "finish")
         server_done.put(callback)
 
     server = track.listen(on_connection)
     client = track.connect(server.address()["port"], "127.0.0.1")
     client.end(b"ping")
     assert read_all(client) == b"ping"
-    assert server_done.get(timeout=5).wait() is None
+    callback = server_done.get(timeout=5)
+    assert callback.wait() is None
+    # node: the callback comes on a later tick, after every 'finish' listener
+    # (one added after pipeline() too); of the pipeline's 6 'error' listeners on
+    # c, the 3 of its last place are gone (its readable side outlives the pipeline).
+    assert callback.state == (True, 3)
 
 
 @pytest.mark.parametrize(
