@@ -49,7 +49,8 @@ def _premature_close() -> NodeError:
 # ``errored``, ``readableEnded``, ``writableFinished``, ``writableEnded``).
 # The Socket does not have them yet; it will.  Each helper below uses the
 # property when the stream has it (so the day the Socket gains them, finished()
-# follows Node exactly, with no change here), and otherwise falls back on what
+# answers as Node does with no change here: the tests pass against a Socket given
+# them), and otherwise falls back on what
 # every Socket has today -- ``destroyed``, ``readable``, ``writable`` -- and on
 # the events finished() sees.  The fallback cannot tell everything apart; each
 # helper says what it cannot tell and which way it errs.
@@ -454,8 +455,9 @@ def pipeline(*streams: Any, callback: Any = _UNSET) -> Any:
     callback as ``callback=``.  A socket may appear twice: ``pipeline(client,
     upstream, client, cb)`` is a proxy (give both sockets ``allowHalfOpen``,
     as in Node, or the client's end closes it before the upstream answered).
-    Every stream but the last needs ``pipe(dest, end=...)``, every stream but
-    the first ``write()`` and ``end()``, and all ``on()``.
+    Every stream but the last needs ``pipe(dest, end=...)`` and ``once()``,
+    every stream but the first ``write()`` and ``end()``, and all ``on()`` and
+    ``remove_listener()``; ``destroy(error)`` is used where there is one.
     """
     items = list(streams)
     if callback is _UNSET:
