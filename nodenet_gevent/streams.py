@@ -23,7 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
-from .errors import NodeError, NodeTypeError, invalid_arg_type
+from .errors import (
+    ERR_INVALID_ARG_VALUE,
+    ERR_MISSING_ARGS,
+    ERR_STREAM_DESTROYED,
+    ERR_STREAM_PREMATURE_CLOSE,
+    invalid_arg_type,
+)
 from .loop import next_tick
 
 __all__ = ["finished", "pipeline", "FinishedCallback", "Cleanup"]
@@ -35,11 +41,8 @@ Cleanup = Callable[[], None]
 
 _UNSET: Any = object()
 
-_PREMATURE_CLOSE = "ERR_STREAM_PREMATURE_CLOSE"
-
-
-def _premature_close() -> NodeError:
-    return NodeError(_PREMATURE_CLOSE, "Premature close")
+_PREMATURE_CLOSE = ERR_STREAM_PREMATURE_CLOSE.code
+_premature_close = ERR_STREAM_PREMATURE_CLOSE
 
 
 # ---------------------------------------------------------------------------
@@ -47,13 +50,12 @@ def _premature_close() -> NodeError:
 #
 # Node's end-of-stream reads the stream-state properties (``closed``,
 # ``errored``, ``readableEnded``, ``writableFinished``, ``writableEnded``).
-# The Socket does not have them yet; it will.  Each helper below uses the
-# property when the stream has it (so the day the Socket gains them, finished()
-# answers as Node does with no change here: the tests pass against a Socket given
-# them), and otherwise falls back on what
-# every Socket has today -- ``destroyed``, ``readable``, ``writable`` -- and on
-# the events finished() sees.  The fallback cannot tell everything apart; each
-# helper says what it cannot tell and which way it errs.
+# Each helper below uses the property when the stream has it -- the Socket has
+# them all (state.py) -- through getattr(), and otherwise falls back on what
+# any Socket-like has -- ``destroyed``, ``readable``, ``writable`` -- and on the
+# events finished() sees: a duck-typed stream, or a Socket from before those
+# properties (this module was written against one).  The fallback cannot tell
+# everything apart; each helper says what it cannot tell and which way it errs.
 
 
 def _is_readable_stream(stream: Any, strict: bool = False) -> bool:
@@ -82,9 +84,10 @@ def _destroyed(stream: Any) -> bool:
 def _closed(stream: Any) -> bool:
     """Whether the stream closed (Node's ``closed``).
 
-    Fallback: ``destroyed``.  A Socket is destroyed as it schedules its
-    ``'close'`` (and ``'error'``) for the next tick; the check finished()
-    schedules for a closed stream runs after those, so it never gets ahead of them.
+    Fallback: ``destroyed`` (the Socket's ``closed`` is that too).  A Socket
+    is destroyed as it schedules its ``'close'`` (and ``'error'``) for the
+    next tick; the check finished() schedules for a closed stream runs after
+    those, so it never gets ahead of them.
     """
     closed = _flag(stream, "closed")
     return closed if closed is not None else _destroyed(stream)
@@ -93,7 +96,7 @@ def _closed(stream: Any) -> bool:
 def _readable_finished(stream: Any) -> bool:
     """Whether ``'end'`` was emitted (Node's ``readableEnded``).
 
-    Fallback: a Socket that is still open stops being readable exactly when it
+    Fallback: a Socket-like that is still open stops being readable exactly when it
     emits ``'end'``.  Once destroyed it is not readable either way, and nothing
     says whether ``'end'`` came first: taken as not finished.
     """
@@ -106,11 +109,10 @@ def _readable_finished(stream: Any) -> bool:
 def _writable_finished(stream: Any) -> bool:
     """Whether ``'finish'`` was emitted (Node's ``writableFinished``).
 
-    Fallback: none.  A Socket stops being writable at ``end()``, before its FIN
+    Fallback: none.  A Socket-like stops being writable at ``end()``, before its FIN
     went out and ``'finish'`` came, so ``writable`` says nothing here: only the
-    ``'finish'`` event itself counts.  finished() called on a socket that
-    already emitted ``'finish'`` therefore waits for ``'close'`` and reports a
-    premature close, until the Socket has ``writableFinished``.
+    ``'finish'`` event itself counts.  finished() called on such a stream after
+    its ``'finish'`` therefore waits for ``'close'`` and reports a premature close.
     """
     finished_ = _flag(stream, "writableFinished")
     return bool(finished_)
@@ -278,10 +280,7 @@ def finished(stream: Any, options: Any = _UNSET, callback: Any = _UNSET, **kwarg
     if not callable(callback):
         raise invalid_arg_type("callback", "of type function", callback)
     if options.get("signal") is not None:
-        raise NodeTypeError(
-            "ERR_INVALID_ARG_VALUE",
-            "The property 'options.signal' is not supported. Received %r" % (options["signal"],),
-        )
+        raise ERR_INVALID_ARG_VALUE("property", "options.signal", "is not supported", options["signal"])
     if not callable(getattr(stream, "on", None)) or not (
         callable(getattr(stream, "pipe", None)) or callable(getattr(stream, "write", None))
     ):
@@ -394,7 +393,7 @@ def _destroyer(stream: Any, reading: bool, writing: bool) -> tuple[Callable[[Bas
         if done:
             return
         done = True
-        _destroy(stream, error or NodeError("ERR_STREAM_DESTROYED", "Cannot call pipe after a stream was destroyed"))
+        _destroy(stream, error or ERR_STREAM_DESTROYED("pipe"))
 
     return destroy, cleanup
 
@@ -470,7 +469,7 @@ def pipeline(*streams: Any, callback: Any = _UNSET) -> Any:
     if len(items) == 1 and isinstance(items[0], (list, tuple)):
         items = list(items[0])
     if len(items) < 2:
-        raise NodeTypeError("ERR_MISSING_ARGS", 'The "streams" argument must be specified')
+        raise ERR_MISSING_ARGS('"streams"')
     # Every argument is checked before any listener is added, so that a bad
     # one leaves the streams as they were (Node checks each in turn, as it
     # wires it up).
