@@ -18,20 +18,13 @@ import gevent.socket as gsocket
 import pytest
 
 import nodenet_gevent as net
+from nodenet_gevent.emitter import EventEmitter
 from conftest import event_flag, read_all, recorded_greenlet_errors, refused_port
 
 pytestmark = pytest.mark.timeout(20)
 
 PREMATURE = "ERR_STREAM_PREMATURE_CLOSE"
 
-# Whether the Socket has Node's stream-state properties yet; finished() uses them
-# when present (see nodenet_gevent/streams.py) and can only then answer a few cases.
-HAS_STREAM_STATE = all(hasattr(net.Socket, name) for name in ("closed", "errored", "writableFinished"))
-needs_stream_state = pytest.mark.xfail(
-    not HAS_STREAM_STATE,
-    reason="needs the Socket's closed/errored/readableEnded/writableFinished to tell after 'close'",
-    strict=True,
-)
 
 
 class Callback:
@@ -236,10 +229,7 @@ def test_finished_error_false_reports_at_close_and_leaves_error_to_others(track)
     client.destroy(boom)
     error = done.wait()
     assert errors == [boom]
-    if HAS_STREAM_STATE:
-        assert error is boom
-    else:  # without 'errored' the error is unknown at 'close': a premature close (streams.py)
-        assert error.code == PREMATURE
+    assert error is boom  # the Socket's 'errored'
     done.check_once()
 
 
@@ -322,20 +312,39 @@ def test_finished_after_end_call_waits_for_finish(track):
     done.check_once()
 
 
-@needs_stream_state
 def test_finished_on_a_socket_closed_cleanly_succeeds(track):
     # node: after a clean 'close', finished() calls back (next tick) with no error.
     client, server_side = connected_pair(track)
+    closed = event_flag(client, "close")
     server_side.end()
     client.resume()
     client.end()
-    net.once(client, "close", timeout=5)
+    assert closed.wait(5)
     done = Callback()
     net.finished(client, done)
+    done.returned = True
     assert done.wait() is None
+    assert done.calls[0]["after_return"]
 
 
-@needs_stream_state
+def test_finished_in_finish_handler_with_readable_false_calls_back_on_next_tick(track):
+    # node: from a 'finish' listener, finished(s, {readable: false}) calls back on the
+    # next tick (writableFinished), though the readable side is still open.
+    client, server_side = connected_pair(track, server_options={"allowHalfOpen": True})
+    server_side.resume()
+    done = Callback()
+
+    def on_finish():
+        net.finished(client, {"readable": False}, done)
+        done.returned = True
+
+    client.on("finish", on_finish)
+    client.end(b"x")
+    assert done.wait() is None
+    assert done.calls[0]["after_return"] and client.readable
+    done.check_once()
+
+
 def test_finished_after_close_reports_the_error(track):
     # node: after 'close' of a socket destroyed with err: cb(err).
     client, _ = connected_pair(track)
@@ -346,6 +355,93 @@ def test_finished_after_close_reports_the_error(track):
     done = Callback()
     net.finished(client, done)
     assert done.wait() is boom
+
+
+class PlainStream(EventEmitter):
+    """A stream-like with only what a Socket had before Node's stream-state properties:
+    ``destroyed``, ``readable``, ``writable`` and the events (the test emits them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.destroyed = False
+        self.readable = True
+        self.writable = True
+
+    def write(self, chunk):
+        return True
+
+    def end(self):
+        self.writable = False
+
+    def pipe(self, destination, end=True):
+        return destination
+
+    def pause(self):
+        return self
+
+    def resume(self):
+        return self
+
+
+def test_finished_without_state_properties_goes_by_the_events():
+    # What finished() falls back on for a stream without closed/errored/readableEnded/
+    # writableFinished (streams.py): the events, and destroyed/readable/writable.
+    s = PlainStream()
+    assert not hasattr(s, "writableFinished")
+    done = Callback()
+    net.finished(s, done)
+    s.end()
+    s.emit("finish")
+    assert not done.done.is_set()
+    s.readable = False
+    s.emit("end")
+    assert done.wait() is None  # at once, inside the emit, as Node
+    s.emit("close")
+    done.check_once()
+
+    early = Callback()
+    s2 = PlainStream()
+    net.finished(s2, early)
+    s2.emit("end")
+    s2.destroyed = True
+    s2.emit("close")
+    assert early.wait().code == PREMATURE
+
+    gone = PlainStream()
+    gone.destroyed, gone.readable, gone.writable = True, False, False
+    late = Callback()
+    net.finished(gone, late)
+    late.returned = True
+    assert late.wait().code == PREMATURE  # destroyed, history unknown: not a clean end
+    assert late.calls[0]["after_return"]
+
+    ended = PlainStream()
+    ended.readable = False  # open and not readable: 'end' came
+    read_side = Callback()
+    net.finished(ended, {"writable": False}, read_side)
+    read_side.returned = True
+    assert read_side.wait() is None and read_side.calls[0]["after_return"]
+
+    # ... and for both sides: 'finish' is the last one then.
+    half = PlainStream()
+    half.readable = False
+    both = Callback()
+    net.finished(half, both)
+    half.emit("finish")
+    assert both.wait() is None
+
+    # end() called, 'finish' not seen: not writable says nothing without writableEnded,
+    # so finished() waits for 'finish'.
+    ending = PlainStream()
+    ending.end()
+    write_side = Callback()
+    net.finished(ending, {"readable": False}, write_side)
+    ticked = gevent.event.Event()
+    net.next_tick(ticked.set)  # after any next tick finished() scheduled
+    assert ticked.wait(5)
+    assert not write_side.done.is_set()
+    ending.emit("finish")
+    assert write_side.wait() is None
 
 
 @pytest.mark.parametrize(

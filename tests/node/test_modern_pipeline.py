@@ -25,7 +25,6 @@ from test_modern_support import greenlet_errors, serve  # noqa: F401
 pytestmark = pytest.mark.timeout(30)
 
 PREMATURE = "ERR_STREAM_PREMATURE_CLOSE"
-HAS_STREAM_STATE = all(hasattr(net.Socket, name) for name in ("closed", "errored", "writableFinished"))
 
 
 class Outcome:
@@ -532,8 +531,6 @@ def test_finished_destroyed_with_an_error_reports_it(track):
     assert done.wait() is err
 
 
-@pytest.mark.xfail(not HAS_STREAM_STATE, strict=True,
-                   reason="finished() after 'close' needs the Socket's 'errored' to know the error")
 def test_finished_inside_finished_reports_the_error_again(track):
     # ... and the nested finished(w) inside that callback -> _err again.
     w, _ = pair(track)
