@@ -25,6 +25,7 @@ from .pipe import Writable
 from .server import Server, create_server, createServer
 from .socket import AddressInfo, Socket, Stream, WriteCallback, connect, create_connection, createConnection
 from .socketaddress import SocketAddress
+from .streams import Cleanup, FinishedCallback, finished, pipeline
 
 __version__ = "0.1.0"
 
@@ -51,13 +52,18 @@ __all__ = [
     "isIP",
     "isIPv4",
     "isIPv6",
+    "finished",
     "next_tick",
     "once",
+    "pipeline",
     "run",
     # For annotating code that uses the library: what address() returns, what
-    # write() takes, callbacks, and what pipe() accepts as a destination.
+    # write() takes, callbacks, what pipe() accepts as a destination, and what
+    # finished() returns.
     "AddressInfo",
     "Chunk",
+    "Cleanup",
+    "FinishedCallback",
     "Listener",
     "Writable",
     "WriteCallback",
