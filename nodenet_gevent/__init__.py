@@ -18,8 +18,14 @@ from .abort import AbortController, AbortError, AbortSignal
 from .blocklist import BlockList
 from .emitter import Listener
 from .encodings import Chunk
-from .errors import NodeError, NodeTypeError, NodeValueError
+from .errors import AggregateError, NodeError, NodeTypeError, NodeValueError
 from .ip import is_ip, is_ipv4, is_ipv6, isIP, isIPv4, isIPv6
+from .lookup import (
+    get_default_auto_select_family,
+    get_default_auto_select_family_attempt_timeout,
+    set_default_auto_select_family,
+    set_default_auto_select_family_attempt_timeout,
+)
 from .loop import next_tick, once, run
 from .pipe import Writable
 from .server import Server, create_server, createServer
@@ -29,6 +35,12 @@ from .streams import Cleanup, FinishedCallback, finished, pipeline
 
 __version__ = "0.1.0"
 
+# Node's spellings.
+getDefaultAutoSelectFamily = get_default_auto_select_family
+setDefaultAutoSelectFamily = set_default_auto_select_family
+getDefaultAutoSelectFamilyAttemptTimeout = get_default_auto_select_family_attempt_timeout
+setDefaultAutoSelectFamilyAttemptTimeout = set_default_auto_select_family_attempt_timeout
+
 __all__ = [
     "Server",
     "Socket",
@@ -36,6 +48,15 @@ __all__ = [
     "NodeError",
     "NodeTypeError",
     "NodeValueError",
+    "AggregateError",
+    "getDefaultAutoSelectFamily",
+    "get_default_auto_select_family",
+    "setDefaultAutoSelectFamily",
+    "set_default_auto_select_family",
+    "getDefaultAutoSelectFamilyAttemptTimeout",
+    "get_default_auto_select_family_attempt_timeout",
+    "setDefaultAutoSelectFamilyAttemptTimeout",
+    "set_default_auto_select_family_attempt_timeout",
     "BlockList",
     "SocketAddress",
     "AbortController",

@@ -188,7 +188,7 @@ def look_up(sock: EventEmitter, target: TcpTarget, all_addresses: bool) -> list[
         error, addresses = answer
         if error is not None:
             sock.emit("lookup", error, None, None, host)
-            raise error if isinstance(error, OSError) else ConnectFailure(error)
+            raise ConnectFailure(error)  # the user's error object, as it is
     first = addresses[0]
     sock.emit("lookup", None, first[1], 6 if first[0] == _stdlib_socket.AF_INET6 else 4, host)
     return addresses

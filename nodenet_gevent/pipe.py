@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from .emitter import EventEmitter
+from .state import WRITABLE, SocketBase
 
 if TYPE_CHECKING:
     from .socket import Socket
@@ -91,7 +92,16 @@ class Pipe:
             destination.remove_listener("drain", self.on_drain)
 
     def on_data(self, chunk: Any) -> None:
-        if self.destination.write(chunk) is False:
+        destination = self.destination
+        if isinstance(destination, SocketBase) and destination._write_state is not WRITABLE:
+            # As Node's pipe, which unpipes when its destination finishes: the
+            # chunk goes back to the source (held, as nobody consumes it now),
+            # rather than into a write after end.
+            source = self.source
+            source.unshift(chunk)
+            source.unpipe(destination)
+            return
+        if destination.write(chunk) is False:
             self.waiting = True
             self.source.pause()
 

@@ -58,7 +58,12 @@ class ReadSide(SocketBase):
                 if self._state is not OPEN:
                     return
             if self._read_state is READING:
-                self._read_loop()
+                if self._extra is not None and "onread" in self._extra:
+                    self._read_into(*self._extra["onread"])
+                else:
+                    self._read_loop()
+            elif self._read_state is EOF:  # the 'connection' handler iterated to the end
+                self._finish_reading(True)
         except gevent.GreenletExit:
             self._destroy()
         except BaseException:
@@ -145,6 +150,56 @@ class ReadSide(SocketBase):
                 streak = 0
                 gevent.sleep(0)
                 user_code_ran = False
+
+    def _read_into(self, supply: Any, callback: Any) -> None:
+        """The ``onread`` option: receive into the user's buffer and call ``callback(nread, buffer)``.
+
+        No ``'data'`` and no allocation per read (that is what it is for); a
+        callback that returns ``False`` pauses the socket until ``resume()``.
+        *supply* is the buffer, or a function that returns one for each read.
+        """
+        handle = self._handle
+        recv_into = os_socket(handle).recv_into
+        wait, read_event = readiness(handle)
+        fixed = None if callable(supply) else supply
+        streak = 0
+        while True:
+            while self._flowing is not True:
+                self._park_reader()
+                if self._state is not OPEN:
+                    return
+            buffer = fixed if fixed is not None else supply()
+            try:
+                nread = recv_into(buffer)
+            except BlockingIOError:
+                streak = 0
+                try:
+                    wait(read_event)
+                except OSError as error:
+                    if self._state is not CLOSED:
+                        self._destroy(os_error(error, "read"))
+                    return
+                continue
+            except OSError as error:
+                if self._state is not CLOSED:
+                    self._destroy(os_error(error, "read"))
+                return
+            if not nread:
+                if self._state is OPEN:
+                    self._read_state = EOF
+                    self._finish_reading(True)
+                return
+            self._bytes_read += nread
+            if self._idle is not None:
+                self._idle.touch()
+            if callback(nread, buffer) is False:
+                self.pause()
+            if self._state is not OPEN:
+                return
+            streak += 1
+            if streak >= self.READS_BEFORE_YIELD:
+                streak = 0
+                gevent.sleep(0)
 
     def _keep_waiter(self, waiter: Any) -> None:
         self._wake = waiter

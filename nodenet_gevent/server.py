@@ -25,7 +25,9 @@ from gevent.hub import get_hub
 
 from . import args as _args
 from ._gevent import os_socket, readiness, set_ref
+from .abort import AbortSignal
 from .addresses import AddressInfo, Peer, describe_address
+from .blocklist import validate_block_list
 from .emitter import EventEmitter, Listener
 from .errors import (
     ERR_INVALID_FD_TYPE,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["Server", "create_server", "createServer"]
 
 _SOCK_STREAM = int(_stdlib_socket.SOCK_STREAM)
+_AF_UNIX = int(_stdlib_socket.AF_UNIX)
+_AF_INET6 = int(_stdlib_socket.AF_INET6)
 
 # Server states.
 IDLE = "idle"
@@ -90,8 +94,15 @@ class Server(EventEmitter):
         if options is not None and not isinstance(options, dict):
             raise invalid_arg_type("options", "of type dict", options)
         options = _args.canonical_options({**(options or {}), **kwargs})
+        _args.refuse_unknown(options, _args.SERVER_OPTIONS, "net.createServer()")
         self._allow_half_open = bool(_args.option(options, "allowHalfOpen", False))
         self._pause_on_connect = bool(_args.option(options, "pauseOnConnect", False))
+        # The accepted sockets' high-water mark (Node >= 18.17).
+        self._hwm = _args.validate_int(
+            _args.option(options, "highWaterMark", Socket.HIGH_WATER_MARK), "options.highWaterMark"
+        )
+        block_list = options.get("blockList")
+        self._block_list = validate_block_list(block_list) if block_list is not None else None
         # Options every accepted socket gets (Node >= 17).
         self._socket_options = {
             key: options[key] for key in ("noDelay", "keepAlive", "keepAliveInitialDelay") if options.get(key)
@@ -102,7 +113,7 @@ class Server(EventEmitter):
         self._unix_path = None  # a path we created and must unlink on close
         self._connections: set[Socket] = set()
         self._refed = True
-        self.max_connections = None
+        self.max_connections = options.get("maxConnections")
         if connection_listener is not None:
             if not callable(connection_listener):
                 raise invalid_arg_type("connectionListener", "of type function", connection_listener)
@@ -120,7 +131,11 @@ class Server(EventEmitter):
         if self._state is LISTENING:
             raise ERR_SERVER_ALREADY_LISTEN()
         request = _args.listen_request(args, kwargs, _is_handle, self.BACKLOG)
+        _args.refuse_unknown(request.options, _args.LISTEN_OPTIONS, "listen()")
         callback, backlog = request.callback, request.backlog
+        signal = request.options.get("signal")
+        if signal is not None and not isinstance(signal, AbortSignal):
+            raise invalid_arg_type("options.signal", "an instance of AbortSignal", signal)
         bind: Callable[[], Any]  # returns the listening gevent socket
         if request.handle is not None:
             handle = request.handle
@@ -151,7 +166,22 @@ class Server(EventEmitter):
             set_ref(self._handle, False)
         next_tick(self._announce, self._handle)
         self._acceptor = next_tick(self._accept_loop, self._handle)
+        if signal is not None:
+            self._close_on_abort(signal, self._handle)
         return self
+
+    def _close_on_abort(self, signal: AbortSignal, handle: Any) -> None:
+        """``listen({'signal': s})``: aborting closes this listening (Node's addAbortListener)."""
+
+        def on_abort(event: object = None) -> None:
+            if self._handle is handle:
+                self.close()
+
+        if signal.aborted:
+            next_tick(on_abort)
+        else:
+            signal.add_event_listener("abort", on_abort, {"once": True})
+            self.once("close", lambda: signal.remove_event_listener("abort", on_abort))
 
     def _bind_unix(self, path: str | bytes, backlog: int, options: Mapping[str, Any]) -> Any:
         handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
@@ -226,6 +256,7 @@ class Server(EventEmitter):
         hub = get_hub()
         delay = 0.0
         accepted = 0
+        block_list, hwm = self._block_list, self._hwm
         while self._handle is handle:
             try:
                 try:
@@ -250,7 +281,14 @@ class Server(EventEmitter):
             if limit and len(self._connections) >= limit:  # 0: no limit (Node)
                 self._drop(conn, peer)
                 continue
+            if block_list is not None and family != _AF_UNIX and block_list.check(
+                peer[0], "ipv6" if family == _AF_INET6 else "ipv4"
+            ):
+                self._drop(conn, peer)  # Node 22 closes it before 'connection'; 'drop' says so here
+                continue
             sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
+            if hwm != Socket.HIGH_WATER_MARK:
+                sock._hwm = hwm
             if self._socket_options:
                 sock._apply_socket_options(self._socket_options)
             self._connections.add(sock)
