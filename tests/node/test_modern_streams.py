@@ -21,6 +21,7 @@ from test_modern_support import greenlet_errors, keep, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(30)
 
+
 def settle(rounds=3):
     """Let whatever is already scheduled run (events are emitted on later ticks),
     so that a ``must_call.never`` listener would have been called by now."""
