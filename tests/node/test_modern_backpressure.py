@@ -4,9 +4,6 @@ Ports of nodejs/node test/parallel test-net-buffersize.js, test-net-throttle.js,
 test-net-write-fully-async-buffer.js, test-net-write-fully-async-hex-string.js,
 test-net-sync-cork.js, test-net-pause-resume-connecting.js,
 test-net-server-pause-on-connect.js.
-
-Node's paused-mode reading (``'readable'`` + ``read()``) is not part of our API;
-where a Node test uses it only to consume data, ``resume()`` does the same.
 """
 
 import os
@@ -39,7 +36,7 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
 
     def on_connection(socket):
         note("server: connection")()
-        socket.resume()  # Node: socket.on('readable', () => socket.read())
+        socket.on("readable", lambda: socket.read())
         socket.on("end", lambda: (server.close(), done.set()))
 
     server = track.server(on_connection)
@@ -116,8 +113,9 @@ def test_throttle_nothing_arrives_while_paused(track):
         connection.write(body)
         n += 2
         total_length[0] = n * len(body)
-        assert connection.bufferSize >= 0
-        # (Node also bounds writableLength, a Writable property we do not provide.)
+        assert connection.bufferSize >= 0, "bufferSize: %d" % connection.bufferSize
+        assert connection.writableLength <= total_length[0], "writableLength: %d, totalLength: %d" % (
+            connection.writableLength, total_length[0])
         connection.end()
 
     server = serve(track, on_connection)
@@ -186,9 +184,8 @@ def test_write_until_false_then_drain_repeatedly(track, must_call, node_file, ro
     wait_until(lambda: done, timeout=50, message="%d rounds" % rounds)
 
 
-def test_small_writes_never_report_back_pressure(track, must_call):
-    # Node: test/parallel/test-net-sync-cork.js (cork()/uncork() dropped: 100 pairs of
-    # 2-byte writes stay far below the high-water mark, so every write returns True).
+def test_corked_small_writes_never_report_back_pressure(track, must_call):
+    # Node: test/parallel/test-net-sync-cork.js
     n = 100
     buf = b"aa"
     done = []
@@ -205,14 +202,15 @@ def test_small_writes_never_report_back_pressure(track, must_call):
         res = True
         i = 0
         while i < n and res:
+            conn.cork()
             conn.write(buf)
             res = conn.write(buf)
+            conn.uncork()
             i += 1
         assert i == n
         conn.end()
 
     conn.on("connect", on_connect)
-    conn.resume()
     wait_until(lambda: done, message="server-side 'close'")
 
 

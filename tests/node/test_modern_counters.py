@@ -2,10 +2,6 @@
 
 Ports of nodejs/node test/parallel test-net-bytes-read.js, test-net-bytes-stats.js,
 test-net-bytes-written-large.js, test-net-socket-byteswritten.js.
-
-``cork()``/``uncork()`` (Node's Writable batching) are not part of our API; the
-tests that use them to force a ``writev`` are ported without them -- what they
-assert (``bytesWritten`` counts every byte of every write) is unchanged.
 """
 
 import pytest
@@ -110,7 +106,7 @@ N = 10000000
 def test_bytes_written_counts_sync_and_queued_parts(track, must_call, variant):
     # Node: test/parallel/test-net-bytes-written-large.js -- a write first pushes what
     # the kernel takes at once and queues the rest; bytesWritten counts both parts.
-    # (Variant 3 corks the socket in Node; without cork() it is two writes and an end.)
+    # Variant 3 corks the socket, so that the writes leave together (Node's writev).
     expected = 2 * N if variant == "writev-mixed" else N
     closed = []
 
@@ -125,11 +121,13 @@ def test_bytes_written_counts_sync_and_queued_parts(track, must_call, variant):
             socket.end("a" * N, must_call(on_finished))
             assert socket.bytesWritten == N
         else:
+            socket.cork()
             socket.write("a" * N)
             assert socket.bytesWritten == N
             socket.write(bytes(N))
             assert socket.bytesWritten == 2 * N
             socket.end("", must_call(on_finished))
+            socket.uncork()
 
     server = serve(track, must_call(on_connection))
     client = track.connect(server.address()["port"], "127.0.0.1")
@@ -145,13 +143,16 @@ def test_bytes_written_counts_sync_and_queued_parts(track, must_call, variant):
 
 
 def test_bytes_written_counts_utf8_bytes_of_queued_writes(track, must_call):
-    # Node: test/parallel/test-net-socket-byteswritten.js (cork()/uncork() dropped:
-    # the two writes are made while connecting).
+    # Node: test/parallel/test-net-socket-byteswritten.js
     done = []
     server = serve(track, lambda socket: socket.end())
     socket = track.connect(server.address()["port"], "127.0.0.1")
+    # Cork the socket, then write twice; this should cause a writev, which
+    # previously caused an err in the bytesWritten count.
+    socket.cork()
     socket.write("one")
     socket.write("twø".encode())
+    socket.uncork()
     # one = 3 bytes, twø = 4 bytes
     assert socket.bytesWritten == 3 + 4
     socket.on("connect", must_call(lambda: _assert_equal(socket.bytesWritten, 3 + 4)))

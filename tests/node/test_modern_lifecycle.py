@@ -270,13 +270,12 @@ def test_end_callback_forms(track, must_call):
 
 
 def test_close_comes_after_end_when_reading_late(track, must_call):
-    # Node: test/parallel/test-net-socket-close-after-end.js.  Node's server reads
-    # (socket.read()) 100 ms after 'readable'; we have no read(): nothing consumes
-    # the data until resume() 100 ms after the connection (the data is held meanwhile).
+    # Node: test/parallel/test-net-socket-close-after-end.js
     closed = []
 
     def on_connection(socket):
         end_emitted = []
+        socket.once("readable", lambda: gevent.spawn_later(0.1, socket.read))
         socket.on("end", lambda: end_emitted.append(True))
 
         def on_close(*_):
@@ -285,7 +284,6 @@ def test_close_comes_after_end_when_reading_late(track, must_call):
             closed.append(True)
 
         socket.on("close", on_close)
-        gevent.spawn_later(0.1, socket.resume)
         socket.end("foo")
 
     server = track.server()

@@ -68,9 +68,7 @@ def test_v010_net_buffersize(track, must_call):
     iterations = 10
 
     def on_connection(socket):
-        # Node reads with the pull API ('readable' + read()), which this library
-        # does not offer; resume() consumes the data just as well.
-        socket.resume()
+        socket.on("readable", lambda: socket.read())
         socket.on("end", lambda: server.close())
 
     server = track.server(on_connection)
