@@ -72,7 +72,7 @@ import binascii
 import re
 from typing import Any, Callable, Union
 
-from .errors import ERR_UNKNOWN_ENCODING, NodeValueError, invalid_arg_type
+from .errors import ERR_STR_AS_BUFFER, ERR_UNKNOWN_ENCODING, NodeValueError, invalid_arg_type
 
 __all__ = ["ENCODINGS", "normalize_encoding", "encode", "to_bytes", "Decoder"]
 
@@ -229,6 +229,9 @@ def _str_to_bytes(data: str, encoding: object) -> bytes:
     except TypeError:  # unhashable
         encoder = None
     if encoder is None:
+        if encoding == "buffer":
+            # Node's stream base refuses a string said to be a Buffer (and crashes, unconnected).
+            raise ERR_STR_AS_BUFFER()
         encoder = _ENCODERS[normalize_encoding(encoding)]
     return encoder(data)
 

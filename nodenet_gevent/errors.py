@@ -158,6 +158,8 @@ ERR_STREAM_PREMATURE_CLOSE = E("ERR_STREAM_PREMATURE_CLOSE", "Premature close")
 ERR_STREAM_UNSHIFT_AFTER_END_EVENT = E("ERR_STREAM_UNSHIFT_AFTER_END_EVENT", "stream.unshift() after end event")
 ERR_STREAM_NULL_VALUES = E("ERR_STREAM_NULL_VALUES", "May not write null values to stream", NodeTypeError)
 ERR_STREAM_WRITE_AFTER_END = E("ERR_STREAM_WRITE_AFTER_END", "write after end")
+# write(str, 'buffer'): Node's ERR_INVALID_ARG_TYPE with the stream base's own message.
+ERR_STR_AS_BUFFER = E("ERR_INVALID_ARG_TYPE", "Second argument must be a buffer", NodeTypeError)
 ERR_UNKNOWN_ENCODING = E("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s", NodeValueError)
 
 

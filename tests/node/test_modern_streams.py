@@ -223,11 +223,6 @@ def test_reset_in_the_error_handler_of_a_refused_socket(track, must_call):
 # Node: test/parallel/test-stream-base-typechecking.js
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: write(str, 'buffer') on a connected socket raises ValueError ERR_UNKNOWN_ENCODING "
-    "('Unknown encoding: buffer'); Node throws TypeError ERR_INVALID_ARG_TYPE 'Second argument must be a buffer'",
-)
 def test_write_of_a_string_as_buffer_encoding_throws(track, must_call):
     # Node: test/parallel/test-stream-base-typechecking.js
     connected = gevent.event.Event()
