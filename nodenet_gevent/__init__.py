@@ -28,6 +28,7 @@ from .lookup import (
 )
 from .loop import next_tick, once, run
 from .pipe import Writable
+from .reporting import set_error_reporter
 from .server import Server, create_server, createServer
 from .socket import AddressInfo, Socket, Stream, WriteCallback, connect, create_connection, createConnection
 from .socketaddress import SocketAddress
@@ -49,6 +50,7 @@ __all__ = [
     "NodeTypeError",
     "NodeValueError",
     "AggregateError",
+    "set_error_reporter",
     "getDefaultAutoSelectFamily",
     "get_default_auto_select_family",
     "setDefaultAutoSelectFamily",

@@ -264,7 +264,7 @@ def missing_port_or_path(options: object) -> NodeTypeError:
 SOCKET_OPTIONS = (
     "allowHalfOpen", "highWaterMark", "objectMode", "readableObjectMode", "writableObjectMode",
     "noDelay", "keepAlive", "keepAliveInitialDelay", "fd", "readable", "writable",
-    "signal", "onread", "blockList", "encoding", "defaultEncoding",
+    "signal", "onread", "blockList", "encoding", "defaultEncoding", "socket",
 )
 
 #: The options of ``connect()`` itself.  ``address`` is there because ``connect(server.address())``
@@ -290,7 +290,6 @@ LISTEN_OPTIONS = (
 # Options Node has that this library refuses rather than ignore: what they would do is not done.
 _NOT_IMPLEMENTED = {
     "handle": "a libuv handle (use 'fd' for a descriptor)",
-    "socket": "adopting a socket object (use 'fd')",
     "readableHighWaterMark": "a separate read mark (use 'highWaterMark')",
     "writableHighWaterMark": "a separate write mark (use 'highWaterMark')",
     "emitClose": "a socket always emits 'close'",

@@ -43,6 +43,7 @@ from .errors import (
 )
 from .loop import next_tick
 from .pipe import Pipe
+from .reporting import report
 from .state import CLOSED, CONNECTING, ENDED, ENDING, FINISHED, OPEN, WRITABLE, SocketBase, WriteCallback
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ class EndOfLife(SocketBase):
         if not isinstance(signal, AbortSignal):
             raise invalid_arg_type("signal", "an instance of AbortSignal", signal)
         if signal.aborted:
-            next_tick(self._abort_by, signal)  # an already-aborted signal fails at once -- after this call returns
+            next_tick(self._abort_by, signal, context=self._context)  # at once -- after this call returns
             return
 
         def on_abort(event: object) -> None:
@@ -266,7 +267,7 @@ class EndOfLife(SocketBase):
             else:
                 failure = ERR_SOCKET_CLOSED_BEFORE_CONNECTION()
         if not inline:
-            next_tick(self._emit_close, error, pending, failure)
+            next_tick(self._emit_close, error, pending, failure, context=self._context)
         elif pending or error is not None:
             self._emit_close(error, pending, failure)
         else:
@@ -306,18 +307,24 @@ class EndOfLife(SocketBase):
     def _emit_close(
         self, error: BaseException | None, pending: Sequence[WriteCallback], failure: NodeError | None
     ) -> None:
-        """Failed writes' callbacks, 'error', then 'close' -- which follows whatever they raise."""
+        """Failed writes' callbacks, 'error', then 'close' -- which follows whatever they raise.
+
+        What they raise (an 'error' nobody listens to, say) is reported, once.
+        """
         try:
-            for callback in pending:
-                callback(failure)
-            if error is not None:
-                self.emit("error", error)
-        finally:
-            server = self._server
-            if server is not None:
-                server._connection_closed(self)  # type: ignore[arg-type]  # self is a Socket (EndOfLife is a part)
-            if "close" in self._events:  # (emit() would look too: one Python call less per connection)
-                self.emit("close", self._had_error)
+            try:
+                for callback in pending:
+                    callback(failure)
+                if error is not None:
+                    self.emit("error", error)
+            finally:
+                server = self._server
+                if server is not None:
+                    server._connection_closed(self)  # type: ignore[arg-type]  # self is a Socket (a part of it)
+                if "close" in self._events:  # (emit() would look too: one Python call less per connection)
+                    self.emit("close", self._had_error)
+        except Exception as raised:
+            report(raised, self)
 
     # Node's spellings.
     destroySoon = destroy_soon

@@ -10,6 +10,7 @@ Node's shape there, where its syscall and address are known) and turned into
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import socket as _stdlib_socket
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,8 @@ class Connecting(SocketBase):
         if callback is not None:
             self.once("connect", callback)
         self._state = CONNECTING
-        self._reader = next_tick(self._run_reader, None, target)  # type: ignore[attr-defined]
+        self._context = contextvars.copy_context()  # the handlers see what the caller of connect() had
+        self._reader = next_tick(self._run_reader, None, target, context=self._context)  # type: ignore[attr-defined]
         return self
 
     def _open(self, handle: Any) -> None:

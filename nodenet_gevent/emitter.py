@@ -14,9 +14,12 @@ subclasses must not use those names for anything else.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
 from pyee import EventEmitter as _PyeeEventEmitter
+
+from .errors import ERR_ASYNC_LISTENER
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
@@ -28,6 +31,9 @@ _NO_LOCK = contextlib.nullcontext()
 #: A listener: called with the event's arguments; what it returns is ignored.
 Listener = Callable[..., object]
 _L = TypeVar("_L", bound=Listener)
+
+# An `async def` (or async generator) function: called as a handler it would only make a coroutine.
+_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 class EventEmitter(_PyeeEventEmitter):
@@ -115,6 +121,9 @@ class EventEmitter(_PyeeEventEmitter):
         # size of pyee's OrderedDict: it is kept for every connection), and
         # Node's 'newListener' (before adding, with the listener as given)
         # next to pyee's 'new_listener'.
+        code = getattr(k, "__code__", None)  # (a bound method forwards to its function's)
+        if code is not None and code.co_flags & _ASYNC_FLAGS:
+            raise ERR_ASYNC_LISTENER(getattr(k, "__qualname__", repr(k)), event)
         events = self._events
         if "new_listener" in events:
             self.emit("new_listener", event, k)

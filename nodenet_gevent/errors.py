@@ -130,6 +130,13 @@ ERR_INVALID_ARG_TYPE = E("ERR_INVALID_ARG_TYPE", 'The "%s" %s must be %s. %s', N
 # (kind: 'argument' or 'property', name, what is wrong, the value); ERR_OUT_OF_RANGE's
 # value comes as text (repr(), or JavaScript's number formatting in validators.py).
 ERR_INVALID_ARG_VALUE = E("ERR_INVALID_ARG_VALUE", "The %s '%s' %s. Received %r", NodeTypeError)
+# on(event, an async def function): it would never run (gevent runs no coroutines).
+ERR_ASYNC_LISTENER = E(
+    "ERR_INVALID_ARG_TYPE",
+    'The "listener" argument must be a plain function: %s (for %r) is an async def function, which gevent '
+    "would never run -- a handler here may block cooperatively instead",
+    NodeTypeError,
+)
 ERR_ILLEGAL_CONSTRUCTOR = E("ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor", NodeTypeError)
 ERR_INVALID_ADDRESS = E("ERR_INVALID_ADDRESS", "Invalid socket address", NodeValueError)
 ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)

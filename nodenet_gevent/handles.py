@@ -16,7 +16,7 @@ from gevent import socket as gsocket
 
 from .errors import ERR_INVALID_FD_TYPE, ERR_OUT_OF_RANGE, invalid_arg_type, os_error
 
-__all__ = ["is_fd", "fd_type", "adopt_connected_fd", "adopt_listening_fd"]
+__all__ = ["is_fd", "fd_type", "adopt_connected_fd", "adopt_socket_object", "adopt_listening_fd"]
 
 _MAX_FD = 2147483647
 
@@ -59,6 +59,32 @@ def adopt_connected_fd(fd: object) -> Any:
     try:
         return gsocket.socket(fileno=fd)
     except OSError as error:
+        raise os_error(error, "open") from error
+
+
+def adopt_socket_object(sock: object) -> Any:
+    """``Socket({'socket': sock})``: take over a connected gevent or stdlib socket object.
+
+    The object is detached (``sock.detach()``): from now on the new gevent
+    socket alone owns the descriptor, so closing (or dropping) the old object
+    -- as gevent's ``StreamServer`` does when its handler returns -- no longer
+    touches it, and once we close it no stale object still owns its number.
+    """
+    detach = getattr(sock, "detach", None)
+    family = getattr(sock, "family", None)
+    if not callable(detach) or not isinstance(family, int):
+        raise invalid_arg_type("options.socket", "a socket object (gevent's or the standard library's)", sock)
+    kind = getattr(sock, "type", None)
+    if kind is not None and int(kind) & 0xF != _stdlib_socket.SOCK_STREAM:
+        raise ERR_INVALID_FD_TYPE("UDP" if int(kind) & 0xF == _stdlib_socket.SOCK_DGRAM else "UNKNOWN")
+    proto = getattr(sock, "proto", 0)
+    fd = detach()
+    if not isinstance(fd, int) or fd < 0:
+        raise os_error(errno.EBADF, "open")  # it was closed already
+    try:
+        return gsocket.socket(family, _stdlib_socket.SOCK_STREAM, proto, fileno=fd)
+    except OSError as error:
+        os.close(fd)
         raise os_error(error, "open") from error
 
 

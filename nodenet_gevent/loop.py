@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
@@ -30,8 +31,13 @@ if TYPE_CHECKING:
 __all__ = ["next_tick", "run", "once"]
 
 
-def next_tick(function: Callable[..., object], *args: Any) -> greenlet.greenlet:
-    """Call ``function(*args)`` in a new greenlet once the caller yields.
+def next_tick(function: Callable[..., object], *args: Any, context: contextvars.Context | None = None
+              ) -> greenlet.greenlet:
+    """Call ``function(*args)`` in a new greenlet once the caller yields -- in *context*, if given.
+
+    A socket's greenlets all run in the socket's own ``contextvars.Context``
+    (what the code that made it had), so that a ``ContextVar`` set in one
+    handler is seen by all the later ones -- Node's AsyncLocalStorage.
 
     An exception it raises is reported by gevent (printed with its traceback)
     and does not disturb anything else.
@@ -43,6 +49,8 @@ def next_tick(function: Callable[..., object], *args: Any) -> greenlet.greenlet:
     """
     hub = get_hub()
     glet = RawGreenlet(function, hub)
+    if context is not None:
+        glet.gr_context = context
     hub.loop.run_callback(glet.switch, *args)
     return glet
 

@@ -16,6 +16,7 @@ from ._gevent import set_ref
 from .addresses import AddressInfo, Peer, describe_address, is_inet
 from .emitter import Listener
 from .errors import invalid_arg_type
+from .reporting import report
 from .state import CLOSED, OPEN, SocketBase
 from .timers import IdleTimer
 
@@ -50,16 +51,19 @@ class SocketOptions(SocketBase):
             self._idle.stop()
             self._idle = None
         if msecs and self._state is not CLOSED:
-            self._idle = IdleTimer(msecs, self._emit_timeout)
+            self._idle = IdleTimer(msecs, self._emit_timeout, self._context)
         return self
 
     def _emit_timeout(self) -> None:
         if self._state is not CLOSED:
             try:
                 self.emit("timeout")
-            except BaseException:
+            except Exception as error:
                 # As in the reader and the writer: a handler that raises ends
-                # this socket only; gevent reports the exception.
+                # this socket only, and the exception is reported.
+                report(error, self)
+                self._destroy(had_error=True)
+            except BaseException:
                 self._destroy(had_error=True)
                 raise
 

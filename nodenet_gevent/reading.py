@@ -27,6 +27,7 @@ from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
 from .pipe import Pipe, Writable
+from .reporting import report
 from .state import CLOSED, EOF, OPEN, READING, SocketBase
 
 if TYPE_CHECKING:
@@ -66,9 +67,12 @@ class ReadSide(SocketBase):
                 self._finish_reading(True)
         except gevent.GreenletExit:
             self._destroy()
-        except BaseException:
+        except Exception as error:
             # A user handler raised (or an 'error' nobody listened to): this
-            # socket is done; gevent reports the exception; others go on.
+            # socket is done, the exception is reported (reporting.py), others go on.
+            report(error, self)  # (first: the report names the connection's addresses)
+            self._destroy(had_error=True)
+        except BaseException:  # KeyboardInterrupt, SystemExit: not ours to swallow
             self._destroy(had_error=True)
             raise
 

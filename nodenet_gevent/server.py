@@ -10,6 +10,7 @@ blocks holds up only its own connection.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import socket as _stdlib_socket
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
+import gevent.event
 import greenlet
 from gevent import socket as gsocket
 from gevent.hub import get_hub
@@ -39,6 +41,7 @@ from .errors import (
 from .handles import adopt_listening_fd, is_fd
 from .lookup import resolve
 from .loop import next_tick
+from .reporting import report
 from .socket import Socket
 
 if TYPE_CHECKING:
@@ -110,6 +113,9 @@ class Server(EventEmitter):
         self._state = IDLE
         self._handle = None
         self._acceptor = None
+        # Its greenlets run in the context of the code that made the server (refreshed by
+        # listen()); each accepted socket gets a copy of its own (Node's AsyncLocalStorage).
+        self._context = contextvars.copy_context()
         self._unix_path = None  # a path we created and must unlink on close
         self._connections: set[Socket] = set()
         self._refed = True
@@ -130,6 +136,7 @@ class Server(EventEmitter):
         """
         if self._state is LISTENING:
             raise ERR_SERVER_ALREADY_LISTEN()
+        self._context = contextvars.copy_context()
         request = _args.listen_request(args, kwargs, _is_handle, self.BACKLOG)
         _args.refuse_unknown(request.options, _args.LISTEN_OPTIONS, "listen()")
         callback, backlog = request.callback, request.backlog
@@ -154,7 +161,7 @@ class Server(EventEmitter):
             self._handle = None
             if callback is not None:
                 self.once("listening", callback)  # for a later listen(), as in Node
-            next_tick(self.emit, "error", error)
+            next_tick(self._emit_reported, "error", error, context=self._context)
             return self
         except BaseException:
             self._state = IDLE  # a bad handle: raised at once, nothing changed
@@ -164,8 +171,8 @@ class Server(EventEmitter):
             self.once("listening", callback)
         if not self._refed:
             set_ref(self._handle, False)
-        next_tick(self._announce, self._handle)
-        self._acceptor = next_tick(self._accept_loop, self._handle)
+        next_tick(self._announce, self._handle, context=self._context)
+        self._acceptor = next_tick(self._accept_loop, self._handle, context=self._context)
         if signal is not None:
             self._close_on_abort(signal, self._handle)
         return self
@@ -178,7 +185,7 @@ class Server(EventEmitter):
                 self.close()
 
         if signal.aborted:
-            next_tick(on_abort)
+            next_tick(on_abort, context=self._context)
         else:
             signal.add_event_listener("abort", on_abort, {"once": True})
             self.once("close", lambda: signal.remove_event_listener("abort", on_abort))
@@ -237,7 +244,15 @@ class Server(EventEmitter):
 
     def _announce(self, handle: Any) -> None:
         if self._handle is handle:
-            self.emit("listening")
+            self._emit_reported("listening")
+
+    def _emit_reported(self, event: str, *args: Any) -> None:
+        """Emit from a greenlet of the server's own: what a handler raises (or an
+        unlistened 'error') is reported (reporting.py), once, naming the server."""
+        try:
+            self.emit(event, *args)
+        except Exception as error:
+            report(error, self)
 
     # ------------------------------------------------------------------
     # accept
@@ -273,7 +288,7 @@ class Server(EventEmitter):
                     continue
                 if error.errno in self.TRANSIENT_ERRNOS:
                     continue
-                self.emit("error", os_error(error, "accept"))
+                self._emit_reported("error", os_error(error, "accept"))
                 return
             delay = 0.0
             conn = make_socket(family, _SOCK_STREAM, proto, fileno=fd)
@@ -310,7 +325,7 @@ class Server(EventEmitter):
         except OSError:
             pass
         conn.close()
-        next_tick(self.emit, "drop", info)
+        next_tick(self._emit_reported, "drop", info, context=self._context)
 
     def _connection_closed(self, sock: Socket) -> None:
         self._connections.discard(sock)
@@ -337,7 +352,7 @@ class Server(EventEmitter):
         if not self._connections:
             # As Node's emitCloseNT: 'close' follows even if listen() is called
             # again meanwhile (so the callback above is never left waiting).
-            next_tick(self.emit, "close")
+            next_tick(self._emit_reported, "close", context=self._context)
         return self
 
     def _stop_listening(self) -> None:
@@ -355,7 +370,49 @@ class Server(EventEmitter):
 
     def _emit_close(self) -> None:
         if self._state is not LISTENING and not self._connections:
-            self.emit("close")
+            self._emit_reported("close")
+
+    #: ``stop()``'s default deadline, in seconds (gevent's ``stop_timeout``).
+    STOP_TIMEOUT = 1.0
+
+    def stop(self, timeout: float | None = None) -> int:
+        """Shut down within *timeout* seconds (gevent's name and unit); blocks the calling greenlet.
+
+        Stop accepting, ``end()`` every open connection, wait until they have
+        closed or the deadline (default :attr:`STOP_TIMEOUT`) passes, then
+        destroy what is left.  ``'close'`` follows as usual.  Returns how many
+        connections had to be cut.  Usable from a SIGTERM handler's greenlet.
+        """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+            raise invalid_arg_type("timeout", "of type number", timeout)
+        closed = gevent.event.Event()
+        self.once("close", closed.set)
+        if self._state is LISTENING:
+            self.close()
+        elif not self._connections:
+            self.remove_listener("close", closed.set)
+            return 0
+        for sock in list(self._connections):
+            sock.end()
+        if closed.wait(self.STOP_TIMEOUT if timeout is None else max(timeout, 0)):
+            return 0
+        cut = list(self._connections)
+        for sock in cut:
+            sock.destroy()
+        closed.wait(self.STOP_TIMEOUT)
+        return len(cut)
+
+    @property
+    def open_connections(self) -> list[Socket]:
+        """The connections open now (a copy: iterate it while they close)."""
+        return list(self._connections)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._state is LISTENING:
+            self.close()
 
     # ------------------------------------------------------------------
     # introspection
@@ -380,7 +437,7 @@ class Server(EventEmitter):
         """``callback(None, count)`` on the next tick (Node's asynchronous count)."""
         if not callable(callback):
             raise invalid_arg_type("callback", "of type function", callback)
-        next_tick(callback, None, len(self._connections))
+        next_tick(callback, None, len(self._connections), context=self._context)
         return self
 
     @property
@@ -420,6 +477,7 @@ class Server(EventEmitter):
 
     # Node's spellings.
     getConnections = get_connections
+    openConnections = open_connections
 
     @property
     def maxConnections(self) -> float | None:

@@ -21,6 +21,7 @@ Here: the constructors (``Socket(options)`` and the accept path's
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +34,12 @@ from .closing import EndOfLife
 from .connecting import Connecting
 from .emitter import _NO_LOCK
 from .errors import invalid_arg_type
-from .handles import adopt_connected_fd
+from .handles import adopt_connected_fd, adopt_socket_object
 from .loop import next_tick
 from .options import SocketOptions
 from .paused import PausedMode
 from .reading import ReadSide
-from .state import ENDED, FINISHED, OPEN, READING, WRITABLE, WriteCallback
+from .state import CLOSED, ENDED, FINISHED, OPEN, READING, WRITABLE, WriteCallback
 from .writing import WriteSide
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
     """Node's ``net.Socket`` (also ``net.Stream``).
 
     ``Socket(options)`` or ``Socket(**options)``; options (both spellings):
-    ``fd`` (an open socket descriptor to adopt), ``allowHalfOpen``,
+    ``fd`` (an open socket descriptor to adopt), ``socket`` (a gevent or
+    stdlib socket object to take over: it is detached), ``allowHalfOpen``,
     ``readable``/``writable`` (with ``fd``), ``highWaterMark`` (bytes;
     write back-pressure and read hold limit).
     """
@@ -78,12 +80,15 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._no_delay = None
         self._keep_alive = None
         self._idle = None  # IdleTimer while setTimeout is armed
+        self._context = contextvars.copy_context()
         self._reset()
         self._apply_socket_options(options)
         self._apply_stream_options(options)
-        fd = options.get("fd")
-        if fd is not None:
-            handle = adopt_connected_fd(fd)
+        fd, given = options.get("fd"), options.get("socket")
+        if fd is not None or given is not None:
+            if fd is not None and given is not None:
+                raise _args.invalid_options(options)  # one descriptor at a time
+            handle = adopt_connected_fd(fd) if fd is not None else adopt_socket_object(given)
             try:
                 handle.getpeername()
             except OSError:
@@ -95,7 +100,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
                 self._read_state = ENDED
             if options.get("writable") is False:
                 self._write_state = FINISHED
-            self._reader = next_tick(self._run_reader, None, None)
+            self._reader = next_tick(self._run_reader, None, None, context=self._context)
 
     def _apply_stream_options(self, options: Mapping[str, Any]) -> None:
         """``encoding``, ``defaultEncoding``, ``signal``, ``onread``, ``blockList`` (Node's newer options)."""
@@ -166,9 +171,26 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._readable_mode = False
         self._emitted_readable = False
         self._extra = None
+        context = self._context = server._context.copy()  # one per connection, from the server's
         reader = self._reader = RawGreenlet(self._run_reader, hub)
+        reader.gr_context = context
         hub.loop.run_callback(reader.switch, server, None)
         return self
+
+    def fileno(self) -> int:
+        """The descriptor of the connection (``-1`` when there is none), as a Python socket's."""
+        if self._handle is None or self._state is CLOSED:
+            return -1
+        fd: int = self._handle.fileno()
+        return fd
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Leaving ``with``: end, and close once what was written went out (``destroySoon``)."""
+        if not self.destroyed:
+            self.destroy_soon()
 
     def __repr__(self) -> str:
         if self._state is OPEN:

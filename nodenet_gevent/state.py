@@ -57,6 +57,7 @@ Who changes what
 from __future__ import annotations
 
 import collections
+import contextvars
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import greenlet
@@ -105,6 +106,7 @@ FIELDS = (
     "_flowing", "_held", "_held_size", "_decoder", "_park", "_wake", "_reader", "_writer", "_queue",
     "_queued", "_need_drain", "_bytes_read", "_bytes_written", "_had_error", "_peer", "_pipes",
     "_errored", "_corked", "_default_encoding", "_readable_mode", "_emitted_readable", "_extra",
+    "_context",
 )
 
 
@@ -160,6 +162,9 @@ class SocketBase(EventEmitter):
     # What few sockets need, made on demand: 'blockList', 'onread', 'signal', and
     # Happy Eyeballs' 'attempted' addresses.
     _extra: dict[str, Any] | None
+    # Every greenlet of this socket runs in it: the context of the code that
+    # created the socket (connect(); for an accepted one, a copy of the server's).
+    _context: contextvars.Context
 
     if TYPE_CHECKING:
         # What the mixins call of one another (each defines its part).

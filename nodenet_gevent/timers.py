@@ -10,6 +10,7 @@ program alive.  It fires in the hub, which only hands over to a fresh greenlet:
 
 from __future__ import annotations
 
+import contextvars
 import time
 from typing import Any, Callable
 
@@ -25,16 +26,18 @@ _monotonic = time.monotonic
 class IdleTimer:
     """Calls ``on_idle()`` in a greenlet once ``msecs`` pass without :meth:`touch`."""
 
-    __slots__ = ("msecs", "_on_idle", "_last", "_watcher", "_stopped")
+    __slots__ = ("msecs", "_on_idle", "_last", "_watcher", "_stopped", "_context")
 
     msecs: float
     _on_idle: Callable[[], object]
     _last: float
     _watcher: Any  # a gevent timer watcher (untyped), or None when not armed
     _stopped: bool
+    _context: contextvars.Context | None
 
-    def __init__(self, msecs: float, on_idle: Callable[[], object]) -> None:
+    def __init__(self, msecs: float, on_idle: Callable[[], object], context: contextvars.Context | None = None) -> None:
         self.msecs = msecs
+        self._context = context  # the greenlet that emits 'timeout' runs in it
         self._on_idle = on_idle
         self._watcher = None
         self._stopped = False
@@ -64,7 +67,7 @@ class IdleTimer:
         self._watcher.close()
         self._watcher = None
         if not self._stopped:
-            next_tick(self._check)
+            next_tick(self._check, context=self._context)
 
     def _check(self) -> None:
         if self._stopped or self._watcher is not None:

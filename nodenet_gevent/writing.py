@@ -24,6 +24,7 @@ from .emitter import Listener
 from .encodings import Chunk, normalize_encoding, to_bytes
 from .errors import ERR_STREAM_DESTROYED, ERR_STREAM_NULL_VALUES, ERR_STREAM_WRITE_AFTER_END, invalid_arg_type, os_error
 from .loop import next_tick
+from .reporting import report
 from .state import CLOSED, ENDED, ENDING, OPEN, WRITABLE, QueueItem, SocketBase, WriteCallback
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class WriteSide(SocketBase):
         else:
             error = ERR_STREAM_WRITE_AFTER_END()
         if callback is not None:
-            next_tick(callback, error)
+            next_tick(callback, error, context=self._context)
         self._destroy(error)  # no-op (and no 'error') when already destroyed
 
     def end(
@@ -158,7 +159,7 @@ class WriteSide(SocketBase):
         if self._queue is None:
             self._queue = collections.deque()
         if self._writer is None:
-            self._writer = next_tick(self._run_writer)
+            self._writer = next_tick(self._run_writer, context=self._context)
 
     def _flush_when_connected(self) -> None:
         """Just connected: what was written (or ended) before ``'connect'`` goes out now (unless corked)."""
@@ -169,6 +170,11 @@ class WriteSide(SocketBase):
         """Body of the writer greenlet: flush the queue, drain, FIN, finish."""
         try:
             self._flush_queue()
+        except Exception as error:  # a write callback's or a 'drain'/'finish' handler's: as in the reader
+            self._writer = None
+            report(error, self)
+            self._destroy(had_error=True)
+            return
         except BaseException:
             self._writer = None
             self._destroy(had_error=True)
@@ -218,7 +224,7 @@ class WriteSide(SocketBase):
                 for _ in range(count):
                     _, callback = queue.popleft()
                     if callback is not None:
-                        next_tick(callback, failure)
+                        next_tick(callback, failure, context=self._context)
                 self._destroy(failure)
             return False
         if self._state is not OPEN:

@@ -18,6 +18,8 @@ import gevent.monkey
 import pytest
 
 import nodenet_gevent as net
+from nodenet_gevent.reporting import log_error as report_to_log
+from nodenet_gevent.reporting import set_error_reporter
 
 MONKEY = gevent.monkey.is_module_patched("socket")
 NODE = shutil.which("node")
@@ -187,9 +189,12 @@ class recorded_greenlet_errors:
         self._saved = self.hub.__dict__.get("handle_error")
         self._original = self.hub.handle_error
         self.hub.handle_error = self._handle_error
+        # What the library reports of its handlers' exceptions (reporting.py) too.
+        set_error_reporter(lambda error, emitter: self.seen.append(error))
         return self.seen
 
     def __exit__(self, *exc):
+        set_error_reporter(None)
         if self._saved is None:
             del self.hub.handle_error
         else:
@@ -227,10 +232,18 @@ def check_greenlet_errors(request, must_call):
             contexts[id(value)] = context
         return original(context, kind, value, tb)
 
+    def reporter(error, emitter):
+        # The library reports its handlers' exceptions itself (reporting.py): count them, and log.
+        errors.append(error)
+        contexts[id(error)] = emitter
+        report_to_log(error, emitter)
+
     hub.handle_error = handle_error
+    set_error_reporter(reporter)
     try:
         yield errors
     finally:
+        set_error_reporter(None)
         try:
             del hub.handle_error
         except AttributeError:

@@ -414,3 +414,38 @@ def test_api_page_examples_are_node_shaped(name):
     source = (EXAMPLES / name).read_text(encoding="utf-8")
     assert "import nodenet_gevent as net" in source
     assert "net.run()" in source  # a Node port ends by running the loop
+
+
+# ----------------------------------------------------------------------
+# graceful_shutdown.py: a real subprocess sent SIGTERM
+
+
+def test_graceful_shutdown_ends_clients_then_exits_on_sigterm(run_example):
+    example = run_example("graceful_shutdown.py", env={"PORT": "0", "STOP_TIMEOUT": "5"})
+    port = int(example.expect(re.compile(r"listening on (\d+)")).group(1))
+    with tcp(port) as polite, tcp(port) as quiet:
+        polite.sendall(b"hello\n")
+        assert recv_exactly(polite, b"HELLO\n") == b"HELLO\n"
+        quiet.sendall(b"x")
+        assert recv_exactly(quiet, b"X") == b"X"
+        example.proc.send_signal(signal.SIGTERM)
+        example.expect("stopping: 2 open")
+        # Each client gets its FIN: the server ended them; they end too and are not cut.
+        assert recv_to_eof(polite) == b""
+        assert recv_to_eof(quiet) == b""
+        polite.shutdown(socket.SHUT_WR)
+        quiet.shutdown(socket.SHUT_WR)
+        example.expect("stopped: 0 cut")
+    assert example.wait_exit() == 0
+
+
+def test_graceful_shutdown_cuts_a_client_that_never_closes(run_example):
+    example = run_example("graceful_shutdown.py", env={"PORT": "0", "STOP_TIMEOUT": "0.3"})
+    port = int(example.expect(re.compile(r"listening on (\d+)")).group(1))
+    with tcp(port) as stubborn:
+        stubborn.sendall(b"hi")
+        assert recv_exactly(stubborn, b"HI") == b"HI"
+        example.proc.send_signal(signal.SIGTERM)
+        example.expect("stopping: 1 open")
+        example.expect("stopped: 1 cut")  # it never sent its FIN back: cut at the deadline
+    assert example.wait_exit() == 0
