@@ -90,6 +90,8 @@ _CAMEL = {
     "object_mode": "objectMode",
     "readable_object_mode": "readableObjectMode",
     "writable_object_mode": "writableObjectMode",
+    "proxy_protocol": "proxyProtocol",
+    "proxy_protocol_timeout": "proxyProtocolTimeout",
 }
 
 
@@ -278,7 +280,7 @@ CONNECT_OPTIONS = (
 #: ``net.createServer()``'s options.
 SERVER_OPTIONS = (
     "allowHalfOpen", "pauseOnConnect", "highWaterMark", "noDelay", "keepAlive", "keepAliveInitialDelay",
-    "blockList", "maxConnections",
+    "blockList", "maxConnections", "proxyProtocol", "proxyProtocolTimeout",
 )
 
 #: ``server.listen(options)``'s options (``handle``/``_handle``/``fd``: a descriptor to listen on).

@@ -27,6 +27,7 @@ from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
 from .pipe import Pipe, Writable
+from .proxy_accept import read_proxy_header
 from .reporting import report
 from .state import CLOSED, EOF, OPEN, READING, SocketBase
 
@@ -55,6 +56,8 @@ class ReadSide(SocketBase):
                 if not self._connect(target):
                     return
             elif server is not None:
+                if server._proxy_protocol is not None and not read_proxy_header(self, server._proxy_protocol):
+                    return  # a bad or missing PROXY header: the server was told, the socket is gone
                 server.emit("connection", self)
                 if self._state is not OPEN:
                     return

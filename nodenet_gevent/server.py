@@ -41,6 +41,7 @@ from .errors import (
 from .handles import adopt_listening_fd, is_fd
 from .lookup import resolve
 from .loop import next_tick
+from .proxy_accept import ProxySettings, proxy_settings
 from .reporting import report
 from .socket import Socket
 
@@ -63,7 +64,8 @@ class Server(EventEmitter):
 
     ``Server([options], [connection_listener])``; options (both spellings):
     ``allowHalfOpen`` (accepted sockets do not end their side when the peer
-    does), ``pauseOnConnect`` (accepted sockets start paused).
+    does), ``pauseOnConnect`` (accepted sockets start paused), ``proxyProtocol``
+    and ``proxyProtocolTimeout`` (a PROXY header first: see ``proxy_accept.py``).
     """
 
     #: Backlog used when ``listen()`` is not given one (Node's 511).
@@ -84,6 +86,7 @@ class Server(EventEmitter):
     # A Unix socket file we created, and who it is (see _file_identity), to unlink on close.
     _unix_path: tuple[str | bytes, tuple[int, int, int]] | None
     _max_connections: float | None
+    _proxy_protocol: ProxySettings | None
 
     def __init__(
         self,
@@ -104,6 +107,7 @@ class Server(EventEmitter):
         self._hwm = _args.validate_int(
             _args.option(options, "highWaterMark", Socket.HIGH_WATER_MARK), "options.highWaterMark"
         )
+        self._proxy_protocol = proxy_settings(options)  # None: no PROXY header (proxy_accept.py)
         block_list = options.get("blockList")
         self._block_list = validate_block_list(block_list) if block_list is not None else None
         # Options every accepted socket gets (Node >= 17).
