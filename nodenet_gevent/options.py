@@ -23,7 +23,11 @@ from .timers import IdleTimer
 if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
+    from .proxy_protocol import ProxyHeader
+
 __all__ = ["SocketOptions"]
+
+_AF_INET, _AF_INET6 = _stdlib_socket.AF_INET, _stdlib_socket.AF_INET6
 
 
 class SocketOptions(SocketBase):
@@ -113,6 +117,8 @@ class SocketOptions(SocketBase):
         """``{'port', 'family', 'address'}`` of the local end; ``{}`` when not connected."""
         if self._handle is None or self._state is not OPEN:
             return {}
+        if self._extra is not None and "local" in self._extra:
+            return self._extra["local"].copy()  # type: ignore[no-any-return]  # a PROXY header's (proxy_accept.py)
         try:
             return describe_address(self._handle.getsockname(), self._handle.family)
         except OSError:
@@ -137,7 +143,14 @@ class SocketOptions(SocketBase):
         peer = self._peer_cache()
         if not peer or isinstance(peer, (str, bytes)):  # a Unix peer: a path, or an abstract name
             return None
-        return describe_address(peer, self._handle.family)[key]
+        # The family is the address's own, by its shape (a PROXY header may name an IPv6
+        # client of an IPv4 or Unix socket: proxy_accept.py).
+        return describe_address(peer, _AF_INET6 if len(peer) == 4 else _AF_INET)[key]
+
+    @property
+    def proxy_header(self) -> ProxyHeader | None:
+        """The PROXY protocol header read before ``'connection'`` (``createServer({'proxyProtocol': ...})``)."""
+        return self._extra.get("proxyHeader") if self._extra is not None else None
 
     @property
     def remote_address(self) -> str | None:
@@ -196,3 +209,4 @@ class SocketOptions(SocketBase):
     localAddress = local_address
     localPort = local_port
     localFamily = local_family
+    proxyHeader = proxy_header

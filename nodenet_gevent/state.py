@@ -159,8 +159,9 @@ class SocketBase(EventEmitter):
     _default_encoding: str  # for str written without an encoding (setDefaultEncoding)
     _readable_mode: bool  # a 'readable' listener (or an iterator) consumes with read()
     _emitted_readable: bool  # 'readable' was emitted for what is held now
-    # What few sockets need, made on demand: 'blockList', 'onread', 'signal', and
-    # Happy Eyeballs' 'attempted' addresses.
+    # What few sockets need, made on demand: 'blockList', 'onread', 'signal',
+    # Happy Eyeballs' 'attempted' addresses, and a PROXY header's 'proxyHeader' and
+    # 'local' address (proxy_accept.py).
     _extra: dict[str, Any] | None
     # Every greenlet of this socket runs in it: the context of the code that
     # created the socket (connect(); for an accepted one, a copy of the server's).
@@ -213,7 +214,8 @@ class SocketBase(EventEmitter):
         self._emitted_readable = False
         extra = getattr(self, "_extra", None)  # the options stay; what the last connect found goes
         if extra:
-            extra.pop("attempted", None)
+            for key in ("attempted", "proxyHeader", "local"):
+                extra.pop(key, None)
         self._extra = extra or None
 
     def _extras(self) -> dict[str, Any]:
