@@ -15,6 +15,7 @@ import logging
 import os
 import socket as stdlib_socket
 import struct
+import subprocess
 import time
 
 import gevent
@@ -26,8 +27,8 @@ import pytest
 import nodenet_gevent as net
 from nodenet_gevent.errors import NodeTypeError, NodeValueError
 from nodenet_gevent.proxy_protocol import V2_SIGNATURE, ProxyProtocolError
-from conftest import recorded_greenlet_errors
-from haproxy_support import Frontend, running_haproxy
+from conftest import has_ipv6, recorded_greenlet_errors
+from haproxy_support import HAPROXY, Frontend, free_port, running_haproxy
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -449,3 +450,62 @@ def test_a_listener_that_raises_is_reported_and_the_socket_still_destroyed(track
     assert len(seen) + len(logged) == 1 and all(isinstance(error, RuntimeError) for error in seen)
     caplog.clear()
     echo_once(watch)
+
+
+# ---------------------------------------------------------------------------
+# The README's deployment example, run as written (its ports changed)
+
+
+def readme_haproxy_config():
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
+    section = readme.split("## Deployment behind a load balancer", 1)[1]
+    return section.split("```haproxy\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_haproxy_config_works(track, tmp_path):
+    if HAPROXY is None:
+        pytest.skip("haproxy is not installed")
+    watch = watched(track, "v2")
+    # As the README's handler: an 'error' listener (haproxy's checks reset), LOCAL checks ended.
+    watch.server.on("connection", lambda sock: sock.on("error", lambda error: None))
+    ipv6 = has_ipv6()
+    ports = {"v4": free_port("127.0.0.1"), "v6": free_port("::1") if ipv6 else None}
+    config = readme_haproxy_config()
+    for old, new in (("    bind :80\n", "    bind 127.0.0.1:%d\n" % ports["v4"]),
+                     ("    bind [::]:80 v6only\n", "    bind [::1]:%d v6only\n" % ports["v6"] if ipv6 else ""),
+                     (" 127.0.0.1:8124 ", " 127.0.0.1:%d " % watch.port)):
+        assert old in config
+        config = config.replace(old, new)
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(config)
+    log = open(str(tmp_path / "haproxy.log"), "wb")
+    process = subprocess.Popen([HAPROXY, "-db", "-f", str(path)], stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        for host, port in (("127.0.0.1", ports["v4"]), ("::1", ports["v6"])):
+            if port is None:
+                continue
+            client = None
+            deadline = time.monotonic() + 10
+            while client is None:  # until haproxy listens (no event says so)
+                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "haproxy.log").read_text()
+                try:
+                    client = gsocket.create_connection((host, port), timeout=5)
+                except ConnectionRefusedError:
+                    gevent.sleep(0.02)
+            with client:
+                client.sendall(PAYLOAD)
+                sock = watch.accept()
+                while sock.proxyHeader.command == "LOCAL":  # a health check came first
+                    sock.end()
+                    sock = watch.accept()
+                family = "IPv6" if ":" in host else "IPv4"
+                assert (sock.remoteAddress, sock.remotePort, sock.remoteFamily) == (*client.getsockname()[:2], family)
+                assert (sock.localAddress, sock.localPort, sock.localFamily) == (host, port, family)
+                sock.pipe(sock)
+                assert receive(client, len(PAYLOAD)) == PAYLOAD
+        assert watch.failures.empty()
+    finally:
+        process.kill()
+        process.wait(5)
+        log.close()
