@@ -424,7 +424,7 @@ def test_a_silent_client_holds_up_nobody(track):
         for _ in range(3):  # accepted after the silent one (the kernel's accept queue is FIFO)
             served.append(echo_once(watch, v2_tcp4()))
             # The silent one is accepted, still waiting for its header, and nothing failed.
-            waiting = [sock for sock in watch.server._connections if sock not in watch.seen]
+            waiting = [sock for sock in watch.server.open_connections if sock not in watch.seen]
             assert len(waiting) == 1 and not waiting[0].destroyed
             assert watch.failures.empty()
         assert [sock.remoteAddress for sock in served] == ["192.0.2.7"] * 3
@@ -509,3 +509,12 @@ def test_the_readme_haproxy_config_works(track, tmp_path):
         process.kill()
         process.wait(5)
         log.close()
+
+
+def test_stop_cuts_a_connection_still_waiting_for_its_header_quietly(track):
+    watch = watched(track, True)
+    with connect(watch.port) as silent:
+        echo_once(watch).destroy()  # accepted after the silent one: that one is waiting now
+        assert watch.server.stop(0.05) == 1  # ended, then cut at the deadline: nothing to report
+        assert closed_by_peer(silent)
+    assert watch.failures.empty() and watch.connections.empty()
