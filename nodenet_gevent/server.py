@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
-import os
 import socket as _stdlib_socket
-import stat
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
@@ -29,6 +27,7 @@ from . import args as _args
 from ._gevent import os_socket, readiness, set_ref
 from .abort import AbortSignal
 from .addresses import AddressInfo, Peer, describe_address
+from .binding import UnixPath, bind_tcp, bind_unix, remove_unix_path
 from .blocklist import validate_block_list
 from .emitter import EventEmitter, Listener
 from .errors import (
@@ -39,7 +38,6 @@ from .errors import (
     os_error,
 )
 from .handles import adopt_listening_fd, is_fd
-from .lookup import resolve
 from .loop import next_tick
 from .proxy_accept import ProxySettings, proxy_settings
 from .reporting import report
@@ -84,7 +82,7 @@ class Server(EventEmitter):
     _handle: Any
     _acceptor: greenlet.greenlet | None
     # A Unix socket file we created, and who it is (see _file_identity), to unlink on close.
-    _unix_path: tuple[str | bytes, tuple[int, int, int]] | None
+    _unix_path: UnixPath | None
     _max_connections: float | None
     _proxy_protocol: ProxySettings | None
 
@@ -156,7 +154,7 @@ class Server(EventEmitter):
             bind = lambda: self._bind_unix(path, backlog, request.options)  # noqa: E731
         else:
             host, port = request.host, request.port
-            bind = lambda: self._bind_tcp(host, port, backlog, request.options)  # noqa: E731
+            bind = lambda: bind_tcp(host, port, backlog, request.options)  # noqa: E731
         self._state = LISTENING
         try:
             self._handle = bind()
@@ -195,56 +193,8 @@ class Server(EventEmitter):
             self.once("close", lambda: signal.remove_event_listener("abort", on_abort))
 
     def _bind_unix(self, path: str | bytes, backlog: int, options: Mapping[str, Any]) -> Any:
-        handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
-        try:
-            # A path that exists is someone's: never unlink a file we did not
-            # create.  bind() reports EADDRINUSE for it, as Node does.
-            handle.bind(path)
-            mode = (stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH if options.get("readableAll") else 0) | (
-                stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH if options.get("writableAll") else 0
-            )
-            if mode:
-                os.chmod(path, os.stat(path).st_mode | mode)
-            handle.listen(backlog)
-            # Who the file at *path* is, so close() removes it only if it is still
-            # ours (someone may have removed it and bound the path meanwhile).
-            # Linux's abstract names (a leading NUL) have no file.
-            identity = None if path[:1] in ("\0", b"\0") else _file_identity(os.stat(path))
-        except OSError as error:
-            handle.close()
-            raise os_error(error, "listen", path, None) from error
-        self._unix_path = (path, identity) if identity is not None else None
+        handle, self._unix_path = bind_unix(path, backlog, options)
         return handle
-
-    def _bind_tcp(self, host: str | None, port: int, backlog: int, options: Mapping[str, Any]) -> Any:
-        candidates = _listen_addresses(host, port)
-        last: OSError | None = None
-        for family, address in candidates:
-            try:
-                handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
-            except OSError as error:
-                last = os_error(error, "listen", address, port)
-                continue
-            try:
-                handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_REUSEADDR, 1)
-                if options.get("reusePort"):
-                    if not hasattr(_stdlib_socket, "SO_REUSEPORT"):
-                        raise OSError(errno.ENOTSUP, "SO_REUSEPORT is not supported")
-                    handle.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_REUSEPORT, 1)
-                if family == _stdlib_socket.AF_INET6:
-                    v6_only = int(bool(options.get("ipv6Only")))
-                    handle.setsockopt(_stdlib_socket.IPPROTO_IPV6, _stdlib_socket.IPV6_V6ONLY, v6_only)
-                handle.bind((address, port))
-                handle.listen(backlog)
-                return handle
-            except OSError as error:
-                handle.close()
-                last = os_error(error, "listen", address, port)
-                if host is None and error.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
-                    continue  # no IPv6 here: fall back to 0.0.0.0 as Node does
-                raise last from error
-        assert last is not None  # there is at least one candidate, and each one failed
-        raise last
 
     def _announce(self, handle: Any) -> None:
         if self._handle is handle:
@@ -365,12 +315,8 @@ class Server(EventEmitter):
         if handle is not None:
             handle.close()
         if self._unix_path is not None:
-            (path, identity), self._unix_path = self._unix_path, None
-            try:
-                if _file_identity(os.stat(path)) == identity:
-                    os.unlink(path)
-            except OSError:
-                pass
+            unix_path, self._unix_path = self._unix_path, None
+            remove_unix_path(unix_path)
 
     def _emit_close(self) -> None:
         if self._state is not LISTENING and not self._connections:
@@ -512,10 +458,6 @@ def _is_handle(value: object) -> bool:
     )
 
 
-def _file_identity(status: os.stat_result) -> tuple[int, int, int]:
-    return (status.st_dev, status.st_ino, stat.S_IFMT(status.st_mode))
-
-
 def _handle_fd(handle: Any) -> int:
     """The descriptor of what ``listen(handle)`` was given."""
     if isinstance(handle, dict):
@@ -529,18 +471,6 @@ def _handle_fd(handle: Any) -> int:
             raise _args.missing_port_or_path(handle)
         return int(handle._handle.fileno())
     return int(handle.fileno())
-
-
-def _listen_addresses(host: str | None, port: int) -> list[tuple[int, str]]:
-    """``[(family, address), ...]`` to try binding, in order."""
-    if host is None:
-        # Node binds '::' dual-stack and falls back to 0.0.0.0 without IPv6.
-        candidates: list[tuple[int, str]] = []
-        if _stdlib_socket.has_ipv6:
-            candidates.append((_stdlib_socket.AF_INET6, "::"))
-        candidates.append((_stdlib_socket.AF_INET, "0.0.0.0"))
-        return candidates
-    return resolve(host, port)[:1]  # Node listens on the first address only
 
 
 def create_server(

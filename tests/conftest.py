@@ -131,6 +131,16 @@ def read_all(sock, timeout=5):
     return (chunks[0][:0] if chunks else b"").join(chunks)
 
 
+def raises(exception, code, call, message=None):
+    """``call()`` raises *exception* with Node's *code* (and, if given, exactly *message*); returns it."""
+    with pytest.raises(exception) as info:
+        call()
+    assert info.value.code == code
+    if message is not None:
+        assert str(info.value) == message
+    return info.value
+
+
 def wait_until(predicate, timeout=5, message="condition"):
     """Poll *predicate* cooperatively; for states no single event announces."""
     deadline = gevent.get_hub().loop.now() + timeout

@@ -19,22 +19,13 @@ from gevent.event import AsyncResult
 import nodenet_gevent as net
 from nodenet_gevent.abort import DOMException, Event
 from nodenet_gevent.errors import NodeError
-from conftest import NODE
+from conftest import NODE, raises
 
 pytestmark = pytest.mark.timeout(60)
 
 AbortController = net.AbortController
 AbortSignal = net.AbortSignal
 AbortError = net.AbortError
-
-
-def raises(exception, code, call, message=None):
-    with pytest.raises(exception) as info:
-        call()
-    assert info.value.code == code
-    if message is not None:
-        assert str(info.value) == message
-    return info.value
 
 
 @pytest.fixture

@@ -17,21 +17,12 @@ import pytest
 import nodenet_gevent as net
 from nodenet_gevent.blocklist import ip_blocked_error, is_blocked, validate_block_list
 from nodenet_gevent.errors import NodeError
-from conftest import NODE
+from conftest import NODE, raises
 
 pytestmark = pytest.mark.timeout(60)
 
 BlockList = net.BlockList
 SocketAddress = net.SocketAddress
-
-
-def raises(exception, code, call, message=None):
-    with pytest.raises(exception) as info:
-        call()
-    assert info.value.code == code
-    if message is not None:
-        assert str(info.value) == message
-    return info.value
 
 
 # ---------------------------------------------------------------------------

@@ -17,20 +17,11 @@ import pytest
 import nodenet_gevent as net
 from nodenet_gevent.errors import NodeError
 from nodenet_gevent.socketaddress import format_ipv6
-from conftest import NODE
+from conftest import NODE, raises
 
 pytestmark = pytest.mark.timeout(60)
 
 SocketAddress = net.SocketAddress
-
-
-def raises(exception, code, call, message=None):
-    with pytest.raises(exception) as info:
-        call()
-    assert info.value.code == code
-    if message is not None:
-        assert str(info.value) == message
-    return info.value
 
 
 # ---------------------------------------------------------------------------
