@@ -41,7 +41,7 @@ setup(
     # greenlet is gevent's; on 3.11 the leak above is greenlet's own, whatever the gevent.
     install_requires=GEVENT_REQUIRES + ['greenlet>=2.0.1; python_version == "3.11"', "pyee>=9.0.1"],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "hypothesis>=6.50"],
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "hypothesis>=6.50", "trustme>=1.0"],
     },
     classifiers=[
         "Development Status :: 3 - Alpha",

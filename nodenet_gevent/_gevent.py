@@ -27,6 +27,7 @@ __all__ = [
     "SOCKET_ATTRIBUTES",
     "os_socket",
     "readiness",
+    "write_readiness",
     "set_ref",
     "wait_readable_or_woken",
     "wake",
@@ -47,6 +48,10 @@ os_socket: Callable[[Any], Any] = operator.attrgetter("_sock")
 #: the calling greenlet until *sock* is readable, and raises gevent's "closed
 #: in another greenlet" ``OSError`` if the socket is closed meanwhile.
 readiness: Callable[[Any], tuple[Callable[[Any], object], Any]] = operator.attrgetter("_wait", "_read_event")
+
+
+#: ``write_readiness(sock)``: *sock*'s write watcher, for ``wait`` (the TLS channel's sends wait on it).
+write_readiness: Callable[[Any], Any] = operator.attrgetter("_write_event")
 
 
 def set_ref(sock: Any, value: bool) -> None:

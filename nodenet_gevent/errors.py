@@ -47,6 +47,10 @@ __all__ = [
     "ErrorKind",
     "E",
     "ProxyProtocolError",
+    "TLSError",
+    "certificate_error",
+    "openssl_error",
+    "tls_disconnected",
     "AggregateError",
     "os_error",
     "lookup_error",
@@ -168,6 +172,21 @@ ERR_STREAM_WRITE_AFTER_END = E("ERR_STREAM_WRITE_AFTER_END", "write after end")
 # write(str, 'buffer'): Node's ERR_INVALID_ARG_TYPE with the stream base's own message.
 ERR_STR_AS_BUFFER = E("ERR_INVALID_ARG_TYPE", "Second argument must be a buffer", NodeTypeError)
 ERR_UNKNOWN_ENCODING = E("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s", NodeValueError)
+
+# tls (nodenet_gevent/tls/): Node's codes and messages.
+ERR_TLS_CERT_ALTNAME_INVALID = E(
+    "ERR_TLS_CERT_ALTNAME_INVALID", "Hostname/IP does not match certificate's altnames: %s"
+)
+ERR_TLS_HANDSHAKE_TIMEOUT = E("ERR_TLS_HANDSHAKE_TIMEOUT", "TLS handshake timeout")
+ERR_TLS_INVALID_PROTOCOL_VERSION = E(
+    "ERR_TLS_INVALID_PROTOCOL_VERSION", "%s is not a valid %s TLS protocol version", NodeTypeError
+)
+ERR_TLS_PROTOCOL_VERSION_CONFLICT = E(
+    "ERR_TLS_PROTOCOL_VERSION_CONFLICT", "TLS protocol version %s conflicts with secureProtocol %s", NodeTypeError
+)
+ERR_TLS_SNI_FROM_SERVER = E("ERR_TLS_SNI_FROM_SERVER", "Cannot issue SNI from a TLS server-side socket")
+ERR_MULTIPLE_CALLBACK = E("ERR_MULTIPLE_CALLBACK", "Callback called multiple times")
+
 
 
 def describe(value: object) -> str:
@@ -339,3 +358,80 @@ def lookup_error(err: object, hostname: object) -> socket.gaierror:
     if isinstance(err, BaseException):
         result.__cause__ = err
     return result
+
+
+class TLSError(NodeError):
+    """A TLS failure with Node's ``code``: a certificate check, an OpenSSL error, a handshake cut short.
+
+    Node's ``library``/``reason`` (for OpenSSL's errors) and ``host``/``port``/``cert``
+    (where Node sets them) are attributes when known.
+    """
+
+
+#: OpenSSL's X509_V_ERR_* numbers -> Node's code for a certificate that failed verification
+#: (Node's X509ErrorCode table); the message is OpenSSL's, as Node's is.
+X509_ERROR_CODES = {
+    2: "UNABLE_TO_GET_ISSUER_CERT",
+    3: "UNABLE_TO_GET_CRL",
+    4: "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+    5: "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
+    6: "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+    7: "CERT_SIGNATURE_FAILURE",
+    8: "CRL_SIGNATURE_FAILURE",
+    9: "CERT_NOT_YET_VALID",
+    10: "CERT_HAS_EXPIRED",
+    11: "CRL_NOT_YET_VALID",
+    12: "CRL_HAS_EXPIRED",
+    13: "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+    14: "ERROR_IN_CERT_NOT_AFTER_FIELD",
+    15: "ERROR_IN_CRL_LAST_UPDATE_FIELD",
+    16: "ERROR_IN_CRL_NEXT_UPDATE_FIELD",
+    17: "OUT_OF_MEM",
+    18: "DEPTH_ZERO_SELF_SIGNED_CERT",
+    19: "SELF_SIGNED_CERT_IN_CHAIN",
+    20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    22: "CERT_CHAIN_TOO_LONG",
+    23: "CERT_REVOKED",
+    24: "INVALID_CA",
+    25: "PATH_LENGTH_EXCEEDED",
+    26: "INVALID_PURPOSE",
+    27: "CERT_UNTRUSTED",
+    28: "CERT_REJECTED",
+    62: "HOSTNAME_MISMATCH",
+}
+
+
+def certificate_error(verify_code: int, message: str) -> TLSError:
+    """A certificate that failed OpenSSL's verification: Node's code for *verify_code*, OpenSSL's message."""
+    return TLSError(X509_ERROR_CODES.get(verify_code, "UNSPECIFIED"), message)
+
+
+def openssl_error(error: BaseException) -> TLSError:
+    """An ``ssl.SSLError`` as Node shows OpenSSL's errors: ``ERR_SSL_<REASON>`` for the SSL library's,
+    ``ERR_OSSL_<LIB>_<REASON>`` for the others' (PEM, X509, ...); ``library`` and ``reason`` as Node's."""
+    library = getattr(error, "library", None) or ""
+    reason = getattr(error, "reason", None) or ""
+    if reason and library == "SSL":
+        code = "ERR_SSL_" + reason
+    elif reason:
+        code = "ERR_OSSL_%s_%s" % (library, reason) if library else "ERR_OSSL_" + reason
+    else:
+        code = "ERR_SSL_UNKNOWN"
+    result = TLSError(code, str(getattr(error, "strerror", None) or error))
+    result.library = library  # type: ignore[attr-defined]
+    result.reason = reason.replace("_", " ").lower()  # type: ignore[attr-defined]
+    result.__cause__ = error
+    return result
+
+
+def tls_disconnected(server_side: bool, host: object = None, port: object = None) -> _NodeOSError:
+    """The peer went away mid-handshake: Node's ECONNRESET, with the client's or the server's message."""
+    error = os_error(_errno.ECONNRESET, "read")
+    error.message = (
+        "socket hang up" if server_side
+        else "Client network socket disconnected before secure TLS connection was established"
+    )
+    error.host = host  # type: ignore[attr-defined]
+    error.port = port
+    return error

@@ -15,7 +15,7 @@ import errno
 import socket as _stdlib_socket
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import gevent
 import gevent.event
@@ -77,6 +77,9 @@ class Server(EventEmitter):
     MAX_BACKOFF = 1.0
     #: Connections accepted in a row before the acceptor lets others run.
     ACCEPTS_BEFORE_YIELD = 32
+    #: The class of the accepted sockets, made by its ``_accepted`` classmethod (a seam:
+    #: ``tls.Server`` accepts ``tls.TLSSocket`` s).
+    SOCKET_CLASS: ClassVar[type[Socket]] = Socket
 
     # gevent ships no type information: _handle is a gevent socket (Any), or None.
     _handle: Any
@@ -226,6 +229,7 @@ class Server(EventEmitter):
         delay = 0.0
         accepted = 0
         block_list, hwm = self._block_list, self._hwm
+        accepted_socket = self.SOCKET_CLASS._accepted
         while self._handle is handle:
             try:
                 try:
@@ -255,7 +259,7 @@ class Server(EventEmitter):
             ):
                 self._drop(conn, peer)  # Node 22 closes it before 'connection'; 'drop' says so here
                 continue
-            sock = Socket._accepted(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
+            sock = accepted_socket(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
             if hwm != Socket.HIGH_WATER_MARK:
                 sock._hwm = hwm
             if self._socket_options:

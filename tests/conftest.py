@@ -332,3 +332,12 @@ def load_soak():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def certs():
+    """The TLS tests' certificates (tests/tls_support.py), made once per run."""
+    pytest.importorskip("trustme")
+    from tls_support import Certs
+
+    return Certs()

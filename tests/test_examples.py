@@ -449,3 +449,45 @@ def test_graceful_shutdown_cuts_a_client_that_never_closes(run_example):
         example.expect("stopping: 1 open")
         example.expect("stopped: 1 cut")  # it never sent its FIN back: cut at the deadline
     assert example.wait_exit() == 0
+
+
+def test_tls_echo_server_as_its_docstring_says(run_example):
+    """examples/tls_echo_server.py: a verified stdlib ssl client, then ``openssl s_client`` as the docstring runs it."""
+    pytest.importorskip("trustme")
+    import ssl
+
+    port = free_port()
+    server = run_example("tls_echo_server.py", env={"PORT": str(port)})
+    ca_file = server.expect(re.compile("CA file: (.+)")).group(1)
+    server.expect("server bound")
+    context = ssl.create_default_context(cafile=ca_file)
+    with context.wrap_socket(tcp(port), server_hostname="localhost") as tls_client:
+        recv_exactly(tls_client, b"welcome!\n")
+        tls_client.sendall(b"over TLS\n")
+        recv_exactly(tls_client, b"over TLS\n")
+        assert tls_client.version() == "TLSv1.3"
+    server.expect("server connected unauthorized")
+    server.expect("client disconnected", skip=("tlsClientError ECONNRESET",))
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return
+    proc = subprocess.Popen(
+        [openssl, "s_client", "-connect", "localhost:%d" % port, "-CAfile", ca_file, "-verify_return_error",
+         "-quiet", "-no_ign_eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        proc.stdin.write(b"typed line\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"welcome!\n"
+        assert proc.stdout.readline() == b"typed line\n"
+        proc.stdin.close()
+        assert proc.wait(WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    server.expect("server connected unauthorized")
+    server.expect("client disconnected")

@@ -1,0 +1,296 @@
+"""The handle of a TLSSocket: TLS between the Socket's core and its gevent socket.
+
+The core (``reading.py``, ``writing.py``, ``closing.py``) talks to a socket's
+``_handle`` through the surface of a gevent socket and nothing else:
+``os_socket(handle)``'s ``recv``/``recv_into``/``send``/``shutdown``,
+``readiness(handle)``, ``handle.sendall``, ``handle.close`` and the address
+and option calls.  A :class:`TLSChannel` is that surface with a stdlib
+``ssl.SSLObject`` in between, over two ``ssl.MemoryBIO`` s -- so the reader
+and writer greenlets, pause and back-pressure, half-close and the rest work
+over TLS unchanged, and plain TCP pays nothing for it:
+
+* ``recv(n)`` (the reader greenlet): decrypt what the incoming BIO holds;
+  when it needs more, one non-blocking ``recv`` from the OS socket -- and
+  ``BlockingIOError`` when the kernel has nothing, so the reader waits for
+  readiness exactly as it does for TCP.  It returns everything that can be
+  decrypted now (up to *n*), so the reader never waits on the socket while
+  decrypted bytes sit in the BIO.  ``b''`` at the peer's close_notify or FIN.
+* ``send(data)`` (``write()``'s fast path): encrypt and send at once if
+  nothing is waiting to go out; otherwise 0, and the chunk goes through the
+  write queue.  Ciphertext the kernel did not take waits in a backlog that
+  the writer greenlet (``TLSSocket._flush_queue``) sends first.
+* ``sendall(data)`` (the writer greenlet): encrypt, send it all.
+* ``shutdown(SHUT_WR)`` (our FIN): close_notify first, then the FIN.
+
+Only one greenlet at a time waits for the socket to be writable (a gevent
+socket's watcher takes one waiter): blocking sends hold ``_send_lock``.
+Handshake bytes go the same way, from the reader greenlet, which does the
+handshake (``TLSSocket._handshake``) before it reads.
+"""
+
+from __future__ import annotations
+
+import socket as _stdlib_socket
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from gevent.event import Event
+from gevent.lock import Semaphore
+
+from .._gevent import os_socket, readiness, write_readiness
+
+if TYPE_CHECKING:
+    from .socket import TLSSocket
+
+__all__ = ["TLSChannel"]
+
+_WantRead = ssl.SSLWantReadError
+_ZeroReturn = ssl.SSLZeroReturnError
+_SSLEOF = ssl.SSLEOFError
+#: Ciphertext asked of the kernel per recv (a few TLS records).
+RAW_READ_SIZE = 65536 + 1024
+
+
+class TLSChannel:
+    """A gevent socket's surface, with TLS in between (see the module)."""
+
+    __slots__ = (
+        "raw", "_os", "_sock", "_wait", "_read_event", "_write_event", "tls", "incoming", "outgoing",
+        "_backlog", "_send_lock", "secured", "handshake_done", "_eof", "owner", "_closed",
+    )
+
+    def __init__(self, raw: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
+                 owner: TLSSocket) -> None:
+        self.raw = raw  # the gevent socket
+        self._os = os_socket(raw)
+        self._sock = self  # os_socket(channel) is the channel: its recv/send/shutdown speak TLS
+        self._wait, self._read_event = readiness(raw)
+        self._write_event = write_readiness(raw)
+        self.tls = tls
+        self.incoming = incoming
+        self.outgoing = outgoing
+        self._backlog = bytearray()  # ciphertext the kernel has not taken yet
+        self._send_lock = Semaphore()
+        self.secured = Event()  # set once the handshake ended (or the socket closed): writers wait on it
+        self.handshake_done = False
+        self._eof = False
+        self.owner: TLSSocket | None = owner  # (a cycle, broken by close())
+        self._closed = False
+
+    # ------------------------------------------------------------------
+    # the read side (the reader greenlet)
+
+    def recv(self, size: int) -> bytes:
+        if self._eof:
+            return b""
+        read = self.tls.read
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            try:
+                data = read(size - got)
+            except _WantRead:
+                if self.outgoing.pending:
+                    self.push()
+                try:
+                    raw = self._os.recv(RAW_READ_SIZE)
+                except BlockingIOError:
+                    if got:
+                        break
+                    raise
+                if not raw:
+                    self._eof = True  # a FIN without close_notify: the end, as Node takes it
+                    break
+                self.incoming.write(raw)
+                continue
+            except (_ZeroReturn, _SSLEOF):
+                self._eof = True
+                break
+            except ssl.SSLError as error:
+                self._fail(error)
+            if not data:
+                self._eof = True
+                break
+            parts.append(data)
+            got += len(data)
+        if self.outgoing.pending:  # a session ticket, a key update's answer
+            self.push()
+        if len(parts) == 1:
+            return parts[0]
+        return b"".join(parts)
+
+    def recv_into(self, buffer: Any) -> int:
+        data = self.recv(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _fail(self, error: ssl.SSLError) -> None:
+        """An OpenSSL error mid-stream: the socket is destroyed with Node's code; the caller sees it closed."""
+        from ..errors import openssl_error
+
+        owner = self.owner
+        if owner is not None:
+            owner._destroy(openssl_error(error))
+        raise OSError(9, "closed by a TLS error")  # the core sees the socket CLOSED and stops
+
+    # ------------------------------------------------------------------
+    # the write side
+
+    def send(self, data: Any) -> int:
+        """``write()``'s fast path: all of *data* encrypted and handed on, or 0 (queue it)."""
+        if not self.handshake_done or self._backlog or self._send_lock.locked():
+            return 0
+        self._write_plain(data)
+        out = self.outgoing.read()
+        try:
+            sent = self._os.send(out)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(out):
+            self._backlog += memoryview(out)[sent:]
+            owner = self.owner
+            if owner is not None:
+                owner._start_writer()  # it sends the backlog first (TLSSocket._flush_queue)
+        return len(data)
+
+    def sendall(self, data: Any) -> None:
+        """The writer greenlet: wait for the handshake, encrypt *data*, send every byte."""
+        if not self.handshake_done:
+            self.secured.wait()
+            if not self.handshake_done:
+                raise OSError(9, "closed before the TLS handshake ended")
+        self._write_plain(data)
+        self.flush()
+
+    def _write_plain(self, data: Any) -> None:
+        try:
+            self.tls.write(data)
+        except ssl.SSLError as error:
+            self._fail(error)
+
+    def push(self) -> None:
+        """Send what TLS has for the peer without blocking; the rest waits in the backlog."""
+        out = self.outgoing.read()
+        if self._backlog or self._send_lock.locked():
+            self._backlog += out  # whoever is sending (or the writer) sends it in order
+            if not self._send_lock.locked() and self.owner is not None:
+                self.owner._start_writer()
+            return
+        try:
+            sent = self._os.send(out)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(out):
+            self._backlog += memoryview(out)[sent:]
+            if self.owner is not None:
+                self.owner._start_writer()
+
+    def flush(self) -> None:
+        """Block (this greenlet) until the backlog and everything TLS has for the peer are in the kernel."""
+        with self._send_lock:
+            backlog = self._backlog
+            send = self._os.send
+            while True:
+                if self.outgoing.pending:
+                    out = self.outgoing.read()
+                    if not backlog:
+                        try:
+                            sent = send(out)
+                        except BlockingIOError:
+                            sent = 0
+                        if sent == len(out):
+                            continue
+                        backlog += memoryview(out)[sent:]
+                    else:
+                        backlog += out
+                if not backlog:
+                    return
+                try:
+                    sent = send(backlog)
+                except BlockingIOError:
+                    self._wait(self._write_event)
+                    continue
+                del backlog[:sent]
+
+    @property
+    def has_backlog(self) -> bool:
+        return bool(self._backlog) or bool(self.outgoing.pending)
+
+    def shutdown(self, how: int) -> None:
+        """Our FIN: TLS's close_notify, then TCP's."""
+        if self.handshake_done and not self._closed:
+            try:
+                self.tls.unwrap()
+            except (_WantRead, _ZeroReturn, _SSLEOF):
+                pass  # close_notify is written; the peer's, if any, the reader will see
+            except ssl.SSLError:
+                pass  # a TLS already broken: the FIN still goes
+            self.flush()
+        self._os.shutdown(how)
+
+    # ------------------------------------------------------------------
+    # the rest of a gevent socket's surface
+
+    def close(self) -> None:
+        self._closed = True
+        self.owner = None
+        self.raw.close()
+        self.secured.set()  # a writer waiting for the handshake sees it closed
+
+    def fileno(self) -> int:
+        return int(self.raw.fileno())
+
+    @property
+    def family(self) -> int:
+        return int(self.raw.family)
+
+    @property
+    def ref(self) -> bool:
+        return bool(self.raw.ref)
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        self.raw.ref = value
+
+    def getpeername(self) -> Any:
+        return self.raw.getpeername()
+
+    def getsockname(self) -> Any:
+        return self.raw.getsockname()
+
+    def setsockopt(self, *args: Any) -> None:
+        self.raw.setsockopt(*args)
+
+    def getsockopt(self, *args: Any) -> Any:
+        return self.raw.getsockopt(*args)
+
+    # ------------------------------------------------------------------
+    # the handshake's I/O (the reader greenlet)
+
+    def handshake_step(self) -> bool:
+        """One step of the handshake: True once it is done; False: call again after :meth:`receive`."""
+        try:
+            self.tls.do_handshake()
+        except _WantRead:
+            self.flush()
+            return False
+        self.flush()  # our Finished (and, server side, the session tickets)
+        self.handshake_done = True
+        self.secured.set()
+        return True
+
+    def receive(self) -> bool:
+        """Wait for ciphertext and feed it to TLS; False at the peer's FIN."""
+        while True:
+            try:
+                raw = self._os.recv(RAW_READ_SIZE)
+            except BlockingIOError:
+                self._wait(self._read_event)
+                continue
+            if not raw:
+                return False
+            self.incoming.write(raw)
+            return True
+
+
+_SHUT_WR = _stdlib_socket.SHUT_WR

@@ -1,0 +1,227 @@
+"""``tls.createSecureContext()``: Node's secure-context options on a stdlib ``ssl.SSLContext``.
+
+Node's ``SecureContext`` serves either side of a connection; stdlib ``ssl``
+has a context per side (``PROTOCOL_TLS_CLIENT`` / ``PROTOCOL_TLS_SERVER``),
+so a :class:`SecureContext` keeps its options and builds the side's
+``SSLContext`` when a socket first needs it.  Everything is checked at once:
+a bad key, certificate or CA raises when the context is made, with Node's
+``ERR_OSSL_*`` code (``errors.openssl_error``), never at the first handshake.
+
+PEM given as ``str``/``bytes`` is loaded through an anonymous in-memory file
+(``memfd_create``) where the OS has one: stdlib ``ssl`` loads certificate
+chains from paths only, and the key need not touch a disk.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+from .. import args as _args
+from ..errors import ERR_INVALID_ARG_VALUE, ERR_TLS_INVALID_PROTOCOL_VERSION, TLSError, invalid_arg_type, openssl_error
+
+__all__ = ["SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION"]
+
+DEFAULT_MIN_VERSION = "TLSv1.2"
+DEFAULT_MAX_VERSION = "TLSv1.3"
+
+_VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+#: The options of ``createSecureContext`` (and so of ``createServer``/``connect``) taken here.
+CONTEXT_OPTIONS = (
+    "key", "cert", "ca", "passphrase", "pfx", "ciphers", "minVersion", "maxVersion", "ecdhCurve",
+    "honorCipherOrder", "secureOptions", "sessionIdContext", "dhparam", "secureProtocol",
+)
+
+# Node's options stdlib ssl has no way to honour: refused by name (never silently dropped).
+_UNSUPPORTED = {
+    "pfx": "stdlib ssl cannot read PKCS#12 (give 'key' and 'cert' in PEM)",
+    "secureProtocol": "use 'minVersion'/'maxVersion'",
+    "sigalgs": "stdlib ssl cannot set signature algorithms",
+    "privateKeyEngine": "stdlib ssl has no OpenSSL engines",
+    "privateKeyIdentifier": "stdlib ssl has no OpenSSL engines",
+    "clientCertEngine": "stdlib ssl has no OpenSSL engines",
+    "crl": "stdlib ssl loads CRLs from files only: use load_verify_locations on your own SSLContext",
+}
+
+# After patch_all(), ssl.SSLContext is gevent's subclass, whose sni_callback setter wraps
+# the callback for gevent's SSLSocket (it unwraps the connection into one), which an
+# SSLObject is not: the SNI callback is set through the C base class's own attribute.
+_SNI_CALLBACK = next(base for base in ssl.SSLContext.__mro__ if base.__module__ == "_ssl").sni_callback  # type: ignore[attr-defined]
+
+_PEM_OPTIONS = ("key", "cert", "ca")
+_PEM_BEGIN = b"-----BEGIN "
+
+
+class SecureContext:
+    """Node's ``SecureContext``: what ``tls.createSecureContext(options)`` returns.
+
+    ``context`` is the stdlib ``ssl.SSLContext`` of the side asked for last
+    (``side_context(server_side)``); its options are Node's (see the module).
+    """
+
+    __slots__ = ("_options", "_contexts", "context")
+
+    #: (server side, verify mode, ALPN protocols, SNI callback) -> the stdlib context made for them.
+    _contexts: dict[tuple[Any, ...], ssl.SSLContext]
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        options = _args.canonical_options(dict(options or {}))
+        for name, reason in _UNSUPPORTED.items():
+            if options.get(name) is not None:
+                raise ERR_INVALID_ARG_VALUE("property", "options.%s" % name, "is not supported by tls: %s" % reason,
+                                            options[name])
+        for name in _PEM_OPTIONS:
+            if options.get(name) is not None:
+                _pem_list(options[name], name)  # the type is checked at once
+        passphrase = options.get("passphrase")
+        if passphrase is not None and not isinstance(passphrase, (str, bytes)):
+            raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+        self._options = options
+        self._contexts = {}
+        # Build the server side now when there is a key: a bad key or certificate raises here.
+        has_key = options.get("key") is not None or options.get("cert") is not None
+        self.context = self.ssl_context(has_key, ssl.CERT_NONE if has_key else ssl.CERT_REQUIRED)
+
+    def ssl_context(
+        self,
+        server_side: bool,
+        verify_mode: ssl.VerifyMode,
+        alpn: list[str] | None = None,
+        sni_callback: Callable[..., Any] | None = None,
+    ) -> ssl.SSLContext:
+        """The stdlib context for one side and one set of per-socket settings, built on first use."""
+        key = (server_side, verify_mode, tuple(alpn) if alpn else None, sni_callback)
+        context = self._contexts.get(key)
+        if context is None:
+            context = _build(self._options, server_side)
+            context.verify_mode = verify_mode
+            if alpn:
+                context.set_alpn_protocols(alpn)
+            if sni_callback is not None:
+                _SNI_CALLBACK.__set__(context, sni_callback)
+            self._contexts[key] = context
+        self.context = context
+        return context
+
+    def __repr__(self) -> str:
+        return "<SecureContext%s>" % (" with a certificate" if self._options.get("cert") is not None else "")
+
+
+def create_secure_context(options: Mapping[str, Any] | None = None) -> SecureContext:
+    """``tls.createSecureContext([options])``."""
+    if options is not None and not isinstance(options, Mapping):
+        raise invalid_arg_type("options", "of type object", options)
+    return SecureContext(options)
+
+
+createSecureContext = create_secure_context
+
+
+def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
+    # Node checks the host name itself (checkServerIdentity), after OpenSSL checked the chain.
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE if server_side else ssl.CERT_REQUIRED
+    context.minimum_version = _version(options.get("minVersion"), "minimum", DEFAULT_MIN_VERSION)
+    context.maximum_version = _version(options.get("maxVersion"), "maximum", DEFAULT_MAX_VERSION)
+    if hasattr(ssl, "OP_IGNORE_UNEXPECTED_EOF"):
+        # As Node: a peer closing TCP without close_notify ends the stream, it is no protocol error.
+        context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+    secure_options = options.get("secureOptions")
+    if secure_options:
+        context.options |= secure_options
+    try:
+        if options.get("ciphers") is not None:
+            context.set_ciphers(options["ciphers"])  # TLS 1.2 suites; stdlib ssl cannot set TLS 1.3's
+        curve = options.get("ecdhCurve")
+        if curve is not None and curve != "auto":
+            context.set_ecdh_curve(curve.split(":")[0])  # stdlib ssl takes one curve
+        if options.get("ca") is not None:
+            for pem in _pem_list(options["ca"], "ca"):
+                context.load_verify_locations(cadata=pem.decode("ascii") if isinstance(pem, bytes) else pem)
+        elif not server_side:
+            context.load_default_certs()  # Node's bundled roots: the system's here
+        if options.get("cert") is not None or options.get("key") is not None:
+            _load_chains(context, options)
+    except ssl.SSLError as error:
+        raise openssl_error(error) from None
+    if options.get("honorCipherOrder"):
+        context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    return context
+
+
+def _version(value: object, which: str, default: str) -> ssl.TLSVersion:
+    if value is None:
+        value = default
+    if value not in _VERSIONS:
+        raise ERR_TLS_INVALID_PROTOCOL_VERSION('"%s"' % (value,), which)
+    return _VERSIONS[value]
+
+
+def _pem_list(value: object, name: str) -> list[str | bytes]:
+    """A PEM option as a list of PEM blocks (Node takes a string, a Buffer, or a list of them)."""
+    items: Sequence[object] = value if isinstance(value, (list, tuple)) else [value]
+    result: list[str | bytes] = []
+    for item in items:
+        if isinstance(item, (bytearray, memoryview)):
+            result.append(bytes(item))
+        elif isinstance(item, (str, bytes)):
+            result.append(item)
+        else:
+            raise invalid_arg_type(
+                "options.%s" % name, "of type string or an instance of Buffer, TypedArray, or DataView", item
+            )
+    return result
+
+
+def _load_chains(context: ssl.SSLContext, options: Mapping[str, Any]) -> None:
+    """``key`` and ``cert`` (one chain per key, as Node); ``passphrase`` unlocks an encrypted key."""
+    certs = _pem_list(options.get("cert") or [], "cert")
+    keys = _pem_list(options.get("key") or [], "key")
+    if not certs or not keys or len(certs) != len(keys):
+        if not certs or not keys:
+            missing = "cert" if not certs else "key"
+            raise ERR_INVALID_ARG_VALUE("property", "options.%s" % missing, "is missing: key and cert go together",
+                                        None)
+        raise ERR_INVALID_ARG_VALUE("property", "options.cert", "must give one chain per key", len(certs))
+    password = options.get("passphrase")
+    for cert, key in zip(certs, keys):
+        # stdlib ssl says only "PEM lib" for text that is no PEM at all: name it as Node's OpenSSL does.
+        if _PEM_BEGIN not in (cert if isinstance(cert, bytes) else cert.encode("latin-1")):
+            raise TLSError("ERR_OSSL_PEM_NO_START_LINE", "error:0480006C:PEM routines::no start line")
+        if _PEM_BEGIN not in (key if isinstance(key, bytes) else key.encode("latin-1")):
+            raise TLSError("ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported")
+        with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
+            context.load_cert_chain(cert_path, key_path, password=password or None)
+
+
+class _InMemoryFile:
+    """A path to read *data* from: an anonymous memory file (Linux), else a private temporary file."""
+
+    def __init__(self, data: str | bytes) -> None:
+        self._data = data.encode("ascii") if isinstance(data, str) else data
+        self._fd = -1
+        self._path = ""
+
+    def __enter__(self) -> str:
+        if hasattr(os, "memfd_create"):
+            self._fd = os.memfd_create("nodenet-tls-pem", getattr(os, "MFD_CLOEXEC", 0))
+            os.write(self._fd, self._data)
+            return "/proc/self/fd/%d" % self._fd
+        self._fd, self._path = tempfile.mkstemp(prefix="nodenet-tls-")  # mode 0600
+        os.write(self._fd, self._data)
+        return self._path
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._fd)
+        if self._path:
+            os.unlink(self._path)

@@ -1,0 +1,151 @@
+"""``tls.Server`` / ``tls.createServer()``: a ``net.Server`` whose connections are TLSSockets.
+
+Everything of ``net.Server`` (listen, close, maxConnections, ...) is
+inherited; what TLS adds: the accepted sockets are :class:`TLSSocket` s
+(``SOCKET_CLASS``), each shaking hands in its own reader greenlet; a
+handshake that fails or outlasts ``handshakeTimeout`` emits
+``'tlsClientError'`` (error, socket) and destroys that socket only; a good one
+emits ``'secureConnection'``.  SNI: ``SNICallback(servername, cb)`` or the
+contexts of ``addContext(hostname, context)``, chosen during the handshake.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Mapping
+from typing import Any, Callable, ClassVar
+
+from gevent.event import AsyncResult
+
+from .. import args as _args
+from ..emitter import Listener
+from ..errors import invalid_arg_type
+from ..server import Server as NetServer
+from .context import CONTEXT_OPTIONS, SecureContext
+from .socket import TLS_SOCKET_OPTIONS, TLSSocket, _alpn_list, canonical_tls_options
+
+__all__ = ["Server", "create_server", "createServer"]
+
+#: Node's default handshakeTimeout (ms).
+DEFAULT_HANDSHAKE_TIMEOUT = 120000
+
+
+class Server(NetServer):
+    """Node's ``tls.Server``: ``Server([options], [secureConnectionListener])``.
+
+    Options: ``net.createServer``'s, the context options (``key``, ``cert``,
+    ``ca``, ``passphrase``, ``ciphers``, ``minVersion``, ``maxVersion``, ...) or
+    ``secureContext``, and ``requestCert``, ``rejectUnauthorized``,
+    ``ALPNProtocols``, ``SNICallback``, ``handshakeTimeout`` (ms, default 120000).
+    """
+
+    SOCKET_CLASS: ClassVar[type[TLSSocket]] = TLSSocket
+
+    def __init__(
+        self,
+        options: dict[str, Any] | Listener | None = None,
+        secure_connection_listener: Listener | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if callable(options) and secure_connection_listener is None:
+            options, secure_connection_listener = None, options
+        if options is not None and not isinstance(options, dict):
+            raise invalid_arg_type("options", "of type dict", options)
+        options = canonical_tls_options({**(options or {}), **kwargs})
+        net_options = {key: value for key, value in options.items() if key not in TLS_SOCKET_OPTIONS}
+        super().__init__(net_options)
+        timeout = _args.option(options, "handshakeTimeout", DEFAULT_HANDSHAKE_TIMEOUT)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise invalid_arg_type("options.handshakeTimeout", "of type number", timeout)
+        sni = options.get("SNICallback")
+        if sni is not None and not callable(sni):
+            raise invalid_arg_type("options.SNICallback", "of type function", sni)
+        self._sni_user: Callable[..., object] | None = sni
+        self._sni_contexts: list[tuple[re.Pattern[str], SecureContext]] = []
+        self._secure_context = self._context_from(options)
+        alpn = options.get("ALPNProtocols")
+        self._socket_tls: dict[str, Any] = {
+            "isServer": True,
+            "rejectUnauthorized": options.get("rejectUnauthorized") is not False,
+            "requestCert": bool(options.get("requestCert")),
+            "ALPNProtocols": _alpn_list(alpn) if alpn is not None else None,
+            "servername": None,
+            "checkServerIdentity": None,
+            "handshakeTimeout": timeout,
+            "server": self,
+        }
+        # Build the accepted sockets' stdlib context now: bad settings raise here, not per connection.
+        self._server_ssl_context(self._secure_context)
+        if secure_connection_listener is not None:
+            if not callable(secure_connection_listener):
+                raise invalid_arg_type("listener", "of type function", secure_connection_listener)
+            self.on("secureConnection", secure_connection_listener)
+
+    @staticmethod
+    def _context_from(options: Mapping[str, Any]) -> SecureContext:
+        given = options.get("secureContext")
+        if given is not None:
+            if not isinstance(given, SecureContext):
+                raise invalid_arg_type("options.secureContext", "an instance of SecureContext", given)
+            return given
+        return SecureContext({key: options[key] for key in CONTEXT_OPTIONS if key in options})
+
+    def _server_ssl_context(self, context: SecureContext) -> ssl.SSLContext:
+        tls = self._socket_tls
+        mode = ssl.CERT_NONE
+        if tls["requestCert"]:
+            mode = ssl.CERT_REQUIRED if tls["rejectUnauthorized"] else ssl.CERT_OPTIONAL
+        return context.ssl_context(True, mode, tls["ALPNProtocols"], self._sni_callback)
+
+    def add_context(self, hostname: str, context: SecureContext | Mapping[str, Any]) -> None:
+        """``server.addContext(hostname, context)``: the context for SNI *hostname* (``*`` wildcards)."""
+        if not isinstance(hostname, str):
+            raise invalid_arg_type("hostname", "of type string", hostname)
+        secure = context if isinstance(context, SecureContext) else SecureContext(context)
+        pattern = re.compile("^" + re.escape(hostname).replace(r"\*", "[^.]*") + "$", re.IGNORECASE)
+        self._sni_contexts.insert(0, (pattern, secure))
+
+    def set_secure_context(self, options: Mapping[str, Any]) -> None:
+        """``server.setSecureContext(options)``: the context of the connections accepted from now on."""
+        self._secure_context = self._context_from(canonical_tls_options(options))
+        self._server_ssl_context(self._secure_context)
+
+    def _sni_callback(self, tls: ssl.SSLObject, servername: str | None, _context: ssl.SSLContext) -> int | None:
+        """OpenSSL's SNI callback, in the reader greenlet during the handshake: pick the context."""
+        setattr(tls, "nodenet_servername", servername)  # noqa: B010 - read by TLSSocket.servername
+        if not servername:
+            return None
+        chosen: SecureContext | None = None
+        if self._sni_user is not None:
+            answer: AsyncResult = AsyncResult()
+            self._sni_user(servername, lambda error=None, ctx=None: answer.set((error, ctx)))
+            error, chosen = answer.get()  # the callback may answer later: this greenlet waits
+            if error is not None:
+                setattr(tls, "nodenet_error", error)  # noqa: B010 - the handshake's error
+                return int(ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE)
+            if chosen is not None and not isinstance(chosen, SecureContext):
+                chosen = SecureContext(chosen)
+        else:
+            for pattern, context in self._sni_contexts:
+                if pattern.match(servername):
+                    chosen = context
+                    break
+        if chosen is not None:
+            tls.context = self._server_ssl_context(chosen)
+        return None
+
+    # Node's spellings.
+    addContext = add_context
+    setSecureContext = set_secure_context
+
+
+def create_server(
+    options: dict[str, Any] | Listener | None = None, secure_connection_listener: Listener | None = None,
+    **kwargs: Any,
+) -> Server:
+    """``tls.createServer([options], [secureConnectionListener])``."""
+    return Server(options, secure_connection_listener, **kwargs)
+
+
+createServer = create_server

@@ -1,0 +1,492 @@
+"""``tls.TLSSocket`` and ``tls.connect()``: a ``net.Socket`` whose bytes go through TLS.
+
+A TLSSocket is a Socket whose ``_handle`` is a :class:`~.channel.TLSChannel`
+(the TLS in between: see ``channel.py``), so everything of ``net.Socket``
+works the same.  What it adds, all in its reader greenlet before the first
+read: the handshake (no busy loop: it waits for readiness; the server's
+``handshakeTimeout`` bounds it), the certificate checks, then
+``'secureConnect'`` (client) or the server's ``'secureConnection'``.  Writes
+made before that wait in the write queue; ``end()`` sends close_notify, then
+the FIN.  The seams of the core it uses: ``_open`` (a connected descriptor
+becomes a channel), ``_read_loop``/``_read_into`` (the handshake first) and
+``_flush_queue`` (ciphertext the kernel did not take goes first).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
+
+import gevent
+from gevent import socket as gsocket
+
+from .. import args as _args
+from ..errors import (
+    ERR_SOCKET_CLOSED,
+    certificate_error,
+    invalid_arg_type,
+    openssl_error,
+    os_error,
+    tls_disconnected,
+)
+from ..loop import next_tick
+from ..socket import Socket
+from ..state import CLOSED, CONNECTING, OPEN
+from .certificate import certificate_dict, check_server_identity
+from .channel import TLSChannel
+from .context import CONTEXT_OPTIONS, SecureContext
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .server import Server
+
+__all__ = ["TLSSocket", "connect", "TLS_SOCKET_OPTIONS", "CLIENT_OPTIONS"]
+
+#: What a TLSSocket takes besides net.Socket's options.
+TLS_SOCKET_OPTIONS = (
+    "isServer", "server", "secureContext", "requestCert", "rejectUnauthorized", "ALPNProtocols",
+    "SNICallback", "session", "requestOCSP", "servername", "checkServerIdentity", "enableTrace",
+    "handshakeTimeout", "minDHSize",
+) + CONTEXT_OPTIONS
+
+#: ``tls.connect()``'s own options (the rest are ``net.connect()``'s).
+CLIENT_OPTIONS = TLS_SOCKET_OPTIONS
+
+_CAMEL = {
+    "is_server": "isServer", "secure_context": "secureContext", "request_cert": "requestCert",
+    "reject_unauthorized": "rejectUnauthorized", "alpn_protocols": "ALPNProtocols", "sni_callback": "SNICallback",
+    "check_server_identity": "checkServerIdentity", "handshake_timeout": "handshakeTimeout",
+    "min_version": "minVersion", "max_version": "maxVersion", "ecdh_curve": "ecdhCurve",
+    "honor_cipher_order": "honorCipherOrder", "secure_options": "secureOptions",
+}
+
+
+def canonical_tls_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """snake_case TLS option names in Node's spelling (net's are renamed by ``args.canonical_options``)."""
+    return _args.canonical_options({_CAMEL.get(key, key): value for key, value in options.items()})
+
+
+class TLSSocket(Socket):
+    """Node's ``tls.TLSSocket``: ``TLSSocket(socket=None, options=None)``.
+
+    *socket* is an open ``net.Socket`` to secure (STARTTLS; it hands over its
+    connection and is done) or ``None`` for one that ``connect()`` will open.
+    Options: ``isServer``, ``secureContext`` (or the context options: ``key``,
+    ``cert``, ``ca``, ...), ``requestCert``, ``rejectUnauthorized``,
+    ``ALPNProtocols``, ``servername``, ``checkServerIdentity``, ``SNICallback``.
+    """
+
+    __slots__ = ("_tls", "_secure_context", "_authorized", "_authorization_error", "_wrapped", "_host")
+
+    _tls: dict[str, Any]  # the per-socket TLS settings (a server's are shared by its sockets)
+    _secure_context: SecureContext
+    _authorized: bool
+    _authorization_error: str | None
+    _wrapped: Socket | None  # STARTTLS: the plain socket whose connection this one takes over
+    _host: Any  # the host connected to: what the certificate is checked against without servername
+
+    def __init__(self, socket: Socket | None = None, options: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        given: object = socket
+        if isinstance(given, Mapping) and options is None:
+            socket, options = None, given  # TLSSocket(options), as a convenience
+        tls_options = canonical_tls_options({**(options or {}), **kwargs})
+        net_options = {key: value for key, value in tls_options.items() if key not in TLS_SOCKET_OPTIONS}
+        super().__init__(net_options)
+        if socket is not None and not isinstance(socket, Socket):
+            raise invalid_arg_type("socket", "an instance of net.Socket", socket)
+        self._setup(tls_options)
+        self._wrapped = socket
+        self._host = tls_options.get("host")
+        if socket is not None:
+            # STARTTLS: the reader greenlet takes the connection over once it is open, then shakes hands.
+            self._state = CONNECTING
+            self._reader = next_tick(self._run_reader, None, None, context=self._context)
+
+    def _setup(self, options: Mapping[str, Any]) -> None:
+        context = options.get("secureContext")
+        if context is None:
+            context = SecureContext({key: options[key] for key in CONTEXT_OPTIONS if key in options})
+        elif not isinstance(context, SecureContext):
+            raise invalid_arg_type("options.secureContext", "an instance of SecureContext", context)
+        alpn = options.get("ALPNProtocols")
+        if alpn is not None:
+            alpn = _alpn_list(alpn)
+        for name in ("checkServerIdentity", "SNICallback"):
+            if options.get(name) is not None and not callable(options[name]):
+                raise invalid_arg_type("options.%s" % name, "of type function", options[name])
+        self._tls = {
+            "isServer": bool(options.get("isServer")),
+            "rejectUnauthorized": options.get("rejectUnauthorized") is not False,
+            "requestCert": bool(options.get("requestCert")),
+            "ALPNProtocols": alpn,
+            "servername": options.get("servername"),
+            "checkServerIdentity": options.get("checkServerIdentity") or check_server_identity,
+            "handshakeTimeout": options.get("handshakeTimeout"),
+            "server": options.get("server"),
+        }
+        self._secure_context = context
+        self._authorized = False
+        self._authorization_error = None
+
+    @classmethod
+    def _accepted(
+        cls, handle: Any, peer: Any, server: Any, allow_half_open: bool, pause_on_connect: bool, hub: Any
+    ) -> Self:
+        """A connection the TLS server accepted: the net fields, then TLS's (before its reader runs)."""
+        self = super()._accepted(handle, peer, server, allow_half_open, pause_on_connect, hub)
+        tls_server: Server = server
+        self._tls = tls_server._socket_tls
+        self._secure_context = tls_server._secure_context
+        self._authorized = False
+        self._authorization_error = None
+        self._wrapped = None
+        self._host = None
+        self._handle = self._channel(handle)
+        return self
+
+    # ------------------------------------------------------------------
+    # the seams of the core
+
+    def _open(self, handle: Any) -> None:
+        super()._open(handle if isinstance(handle, TLSChannel) else self._channel(handle))
+
+    def _read_loop(self) -> None:
+        if self._is_secure() or self._secure():
+            super()._read_loop()
+
+    def _read_into(self, supply: Any, callback: Any) -> None:
+        if self._is_secure() or self._secure():
+            super()._read_into(supply, callback)
+
+    def _is_secure(self) -> bool:
+        channel = self._handle
+        return isinstance(channel, TLSChannel) and channel.handshake_done
+
+    def _flush_queue(self) -> None:
+        channel = self._handle
+        if channel.has_backlog and self._state is OPEN:
+            try:
+                channel.flush()
+            except OSError as error:
+                if self._state is not CLOSED:
+                    self._destroy(os_error(error, "write"))
+                return
+        super()._flush_queue()
+
+    # ------------------------------------------------------------------
+    # the handshake
+
+    def _channel(self, handle: Any) -> TLSChannel:
+        options = self._tls
+        server_side = options["isServer"]
+        context = self._ssl_context(server_side)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        servername = options["servername"]
+        try:
+            tls = context.wrap_bio(incoming, outgoing, server_side=server_side,
+                                   server_hostname=None if server_side else servername or None)
+        except ssl.SSLError as error:
+            raise openssl_error(error) from None
+        return TLSChannel(handle, tls, incoming, outgoing, self)
+
+    def _ssl_context(self, server_side: bool) -> ssl.SSLContext:
+        options = self._tls
+        if server_side:
+            mode = (ssl.CERT_REQUIRED if options["rejectUnauthorized"] else ssl.CERT_OPTIONAL) \
+                if options["requestCert"] else ssl.CERT_NONE
+        else:
+            mode = ssl.CERT_REQUIRED if options["rejectUnauthorized"] else ssl.CERT_NONE
+        server = options["server"]
+        sni = server._sni_callback if server is not None else None
+        return self._secure_context.ssl_context(server_side, mode, options["ALPNProtocols"], sni)
+
+    def _secure(self) -> bool:
+        """In the reader greenlet: take over a wrapped socket, shake hands, check; announce.  True if secure."""
+        if self._wrapped is not None and not self._take_over():
+            return False
+        options = self._tls
+        server_side = options["isServer"]
+        error = self._handshake(options.get("handshakeTimeout") if server_side else None)
+        if error is None and not server_side:
+            error = self._check_server()
+        elif error is None:
+            self._check_client()
+        if self._state is not OPEN:
+            return False
+        if error is not None:
+            server = self._server
+            if server_side and server is not None:
+                self._destroy()
+                server._emit_reported("tlsClientError", error, self)
+            else:
+                self._destroy(error)
+            return False
+        if server_side:
+            self.emit("secure")
+            server = self._server
+            if server is not None:
+                server.emit("secureConnection", self)
+        else:
+            self.emit("secureConnect")
+        return self._state is OPEN
+
+    def _handshake(self, timeout_ms: object) -> BaseException | None:
+        """Shake hands, waiting for the peer cooperatively; the error that ended it, or None."""
+        channel: TLSChannel = self._handle
+        timer = gevent.Timeout(float(timeout_ms) / 1000.0) if timeout_ms else None  # type: ignore[arg-type]
+        if timer is not None:
+            timer.start()
+        server_side = self._tls["isServer"]
+        try:
+            while not channel.handshake_step():
+                if not channel.receive():
+                    return tls_disconnected(server_side, self._host, self._peer_port())
+        except gevent.Timeout as fired:
+            if fired is not timer:
+                raise
+            from ..errors import ERR_TLS_HANDSHAKE_TIMEOUT
+
+            return ERR_TLS_HANDSHAKE_TIMEOUT()
+        except ssl.SSLCertVerificationError as failure:
+            return certificate_error(failure.verify_code, failure.verify_message)
+        except ssl.SSLError as failure:
+            if isinstance(failure, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+                return tls_disconnected(server_side, self._host, self._peer_port())
+            return getattr(channel.tls, "nodenet_error", None) or openssl_error(failure)
+        except OSError as failure:
+            if self._state is CLOSED:
+                return None
+            if failure.errno in (errno.ECONNRESET, errno.EPIPE):
+                return tls_disconnected(server_side, self._host, self._peer_port())
+            if failure.errno is None:  # gevent's "closed in another greenlet"
+                return ERR_SOCKET_CLOSED()
+            return os_error(failure, "read")
+        finally:
+            if timer is not None:
+                timer.close()
+        return None
+
+    def _peer_port(self) -> object:
+        try:
+            return self.remote_port
+        except Exception:  # noqa: BLE001 - a closed descriptor: no port to tell
+            return None
+
+    def _check_server(self) -> BaseException | None:
+        """Client side, after the handshake: OpenSSL checked the chain; the host name is Node's check."""
+        if not self._tls["rejectUnauthorized"]:
+            # stdlib ssl verifies a chain only by failing the handshake: unverified here (README).
+            self._authorized = False
+            self._authorization_error = None
+            host = self._tls["servername"] or self._host or "localhost"
+            failure = self._tls["checkServerIdentity"](host, self.get_peer_certificate())
+            if failure is not None:
+                self._authorization_error = getattr(failure, "code", None)
+            return None
+        host = self._tls["servername"] or self._host or "localhost"
+        failure = self._tls["checkServerIdentity"](host, self.get_peer_certificate())
+        if failure is not None:
+            return failure  # type: ignore[no-any-return]  # the user's function's
+        self._authorized = True
+        return None
+
+    def _check_client(self) -> None:
+        """Server side: a client certificate that got through the handshake was verified by OpenSSL."""
+        if not self._tls["requestCert"]:
+            return
+        if self._handle.tls.getpeercert(True):
+            self._authorized = True
+        else:
+            self._authorization_error = "UNABLE_TO_GET_ISSUER_CERT"  # Node's, for no certificate
+
+    def _take_over(self) -> bool:
+        """STARTTLS: the wrapped socket's connection becomes ours (its descriptor, what it held)."""
+        wrapped = self._wrapped
+        assert wrapped is not None
+        self._wrapped = None
+        if wrapped._state is CONNECTING:
+            connected = gevent.event.Event()
+            wrapped.once("connect", lambda *args: connected.set())
+            wrapped.once("close", lambda *args: connected.set())
+            connected.wait()
+        if wrapped._state is not OPEN or self._state is CLOSED:
+            if self._state is not CLOSED:
+                self._destroy(ERR_SOCKET_CLOSED())
+            return False
+        raw = wrapped._handle
+        held = list(wrapped._held or ())
+        wrapped._held = None
+        wrapped._held_size = 0
+        handle = gsocket.socket(raw.family, raw.type, raw.proto, fileno=os.dup(raw.fileno()))
+        self._peer = wrapped._peer
+        wrapped.destroy()  # it closes its descriptor; the connection lives on in ours
+        self._open(handle)
+        for chunk in held:
+            self._handle.incoming.write(chunk if isinstance(chunk, bytes) else chunk.encode("latin-1"))
+        self._flush_when_connected()
+        return True
+
+    # ------------------------------------------------------------------
+    # Node's TLSSocket API
+
+    @property
+    def encrypted(self) -> bool:
+        return True
+
+    @property
+    def authorized(self) -> bool:
+        return self._authorized
+
+    @property
+    def authorizationError(self) -> str | None:  # noqa: N802 - Node's name
+        return self._authorization_error
+
+    authorization_error = authorizationError
+
+    def _tls_object(self) -> ssl.SSLObject | None:
+        channel = self._handle
+        if isinstance(channel, TLSChannel) and channel.handshake_done:
+            return channel.tls
+        return None
+
+    @property
+    def alpnProtocol(self) -> str | bool:  # noqa: N802 - Node's name
+        tls = self._tls_object()
+        chosen = tls.selected_alpn_protocol() if tls is not None else None
+        return chosen or False
+
+    alpn_protocol = alpnProtocol
+
+    @property
+    def servername(self) -> str | bool:
+        channel = self._handle
+        if not isinstance(channel, TLSChannel):
+            return False
+        if self._tls["isServer"]:
+            return getattr(channel.tls, "nodenet_servername", None) or False
+        return self._tls["servername"] or False
+
+    def get_peer_certificate(self, detailed: bool = False) -> dict[str, Any] | None:
+        """The peer's certificate in Node's shape (``{}`` if it sent none; ``None`` before the handshake)."""
+        tls = self._tls_object()
+        if tls is None:
+            return None
+        return certificate_dict(tls.getpeercert(True), detailed)
+
+    def get_certificate(self) -> dict[str, Any] | None:
+        """Our own certificate: stdlib ``ssl`` does not give it back (README); ``None``."""
+        return None
+
+    def get_protocol(self) -> str | None:
+        tls = self._tls_object()
+        return tls.version() if tls is not None else None
+
+    def get_cipher(self) -> dict[str, str] | None:
+        tls = self._tls_object()
+        cipher = tls.cipher() if tls is not None else None
+        if cipher is None:
+            return None
+        name, version, _bits = cipher
+        return {"name": name, "standardName": _standard_name(name), "version": version}
+
+    def get_session(self) -> ssl.SSLSession | None:
+        tls = self._tls_object()
+        return tls.session if tls is not None else None
+
+    def is_session_reused(self) -> bool:
+        tls = self._tls_object()
+        return bool(tls is not None and tls.session_reused)
+
+    def set_servername(self, name: str) -> None:
+        if self._tls["isServer"]:
+            from ..errors import ERR_TLS_SNI_FROM_SERVER
+
+            raise ERR_TLS_SNI_FROM_SERVER()
+        if not isinstance(name, str):
+            raise invalid_arg_type("name", "of type string", name)
+        self._tls["servername"] = name
+
+    def disable_renegotiation(self) -> None:
+        """TLS 1.3 has no renegotiation and stdlib ``ssl`` never starts one: nothing to do."""
+
+    # Node's spellings.
+    getPeerCertificate = get_peer_certificate
+    getCertificate = get_certificate
+    getProtocol = get_protocol
+    getCipher = get_cipher
+    getSession = get_session
+    isSessionReused = is_session_reused
+    setServername = set_servername
+    disableRenegotiation = disable_renegotiation
+
+
+def _standard_name(name: str) -> str:
+    """OpenSSL's cipher name -> IANA's (Node's ``standardName``): the same for TLS 1.3's suites."""
+    if name.startswith("TLS_"):
+        return name
+    parts = name.split("-")
+    kx = {"ECDHE": "ECDHE", "DHE": "DHE"}.get(parts[0], "")
+    if not kx:
+        return name
+    auth = parts[1] if parts[1] in ("RSA", "ECDSA") else "RSA"
+    rest = parts[2:] if parts[1] in ("RSA", "ECDSA") else parts[1:]
+    bulk = "_".join(rest)
+    bulk = bulk.replace("AES128", "AES_128").replace("AES256", "AES_256").replace("GCM_", "GCM_")
+    if bulk.endswith("CHACHA20_POLY1305"):
+        return "TLS_%s_%s_WITH_CHACHA20_POLY1305_SHA256" % (kx, auth)
+    hash_part = bulk.rsplit("_", 1)
+    return "TLS_%s_%s_WITH_%s_%s" % (kx, auth, hash_part[0], hash_part[1]) if len(hash_part) == 2 else name
+
+
+def _alpn_list(value: object) -> list[str]:
+    """``ALPNProtocols``: a list of str/bytes (or Node's wire-format Buffer)."""
+    if isinstance(value, (bytes, bytearray)) and value and value[0] < len(value):
+        names, pos = [], 0
+        while pos < len(value):
+            length = value[pos]
+            names.append(bytes(value[pos + 1:pos + 1 + length]).decode("ascii"))
+            pos += 1 + length
+        return names
+    if not isinstance(value, (list, tuple)):
+        raise invalid_arg_type("options.ALPNProtocols", "an Array, Buffer or TypedArray", value)
+    return [item.decode("ascii") if isinstance(item, (bytes, bytearray)) else str(item) for item in value]
+
+
+def connect(*args: Any, **kwargs: Any) -> TLSSocket:
+    """``tls.connect(options, [cb])`` / ``(port, [host], [options], [cb])``: ``'secureConnect'`` follows."""
+    callback: Callable[..., object] | None = None
+    if args and callable(args[-1]):
+        callback, args = args[-1], args[:-1]
+    options: dict[str, Any] = {}
+    positional = list(args)
+    if positional and isinstance(positional[-1], Mapping):
+        options = dict(positional.pop())
+    if positional:
+        options["port"] = positional[0]
+        if len(positional) > 1:
+            options["host"] = positional[1]
+    options = canonical_tls_options({**options, **kwargs})
+    tls_options = {key: value for key, value in options.items() if key in TLS_SOCKET_OPTIONS}
+    tls_options["host"] = options.get("host") if options.get("path") is None else None
+    given = options.pop("socket", None)
+    socket_options = {key: options[key] for key in _args.SOCKET_OPTIONS if key in options}
+    sock = TLSSocket(given, {**tls_options, **socket_options})
+    if callback is not None:
+        sock.once("secureConnect", callback)
+    if given is not None:
+        return sock
+    net_options = {key: value for key, value in options.items() if key not in TLS_SOCKET_OPTIONS}
+    if net_options.get("host") is None and net_options.get("path") is None:
+        net_options["host"] = "localhost"
+        sock._host = "localhost"
+    if "timeout" in net_options:
+        sock.set_timeout(net_options.pop("timeout"))
+    for key in _args.SOCKET_OPTIONS:
+        net_options.pop(key, None)
+    sock.connect(net_options)
+    return sock
