@@ -15,10 +15,9 @@ import shutil
 import gevent
 import gevent.subprocess
 import pytest
+from test_modern_interop import NodePeer
 
 import nodenet_gevent as net
-from nodenet_gevent import tls
-from test_modern_interop import node_peer  # noqa: F401  (the fixture)
 from tls_support import collect, tls_connect, tls_listen
 
 NODE = shutil.which("node")
@@ -27,6 +26,23 @@ MIB = 1024 * 1024
 ECHO_SIZE = (64 if os.environ.get("NODENET_LONG") else 4) * MIB
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.skipif(NODE is None, reason="node is not installed")]
+
+@pytest.fixture
+def node_peer(tmp_path):
+    """``node_peer(source, *args)`` starts a Node script; every one is killed when the test ends."""
+    peers = []
+
+    def start(source, *args):
+        peer = NodePeer(tmp_path, "peer%d.js" % len(peers), source, *args)
+        peers.append(peer)
+        return peer
+
+    try:
+        yield start
+    finally:
+        for peer in peers:
+            peer.kill()
+
 
 NODE_CLIENT = r"""
 const tls = require('tls'), fs = require('fs'), crypto = require('crypto');
