@@ -28,6 +28,12 @@
  *
  * Build: gcc -O2 -o loadgen loadgen.c
  * Usage: loadgen --mode pingpong --host 127.0.0.1 --port 9000 -c 100 -t 5
+ *
+ * TLS: gcc -O2 -DLOADGEN_TLS -o loadgen_tls loadgen.c -lssl -lcrypto builds a
+ * loadgen that speaks TLS (OpenSSL, no certificate check: it measures the
+ * server) on every connection: a full handshake after connect (no session
+ * resumption, so churn counts full handshakes), SSL_read/SSL_write for the
+ * echo, and close_notify before the FIN.  Same modes, same checks.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -48,6 +54,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef LOADGEN_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 enum { M_PINGPONG, M_BULK, M_CHURN, M_IDLE };
 static const char *mode_names[] = {"pingpong", "bulk", "churn", "idle"};
@@ -61,6 +71,7 @@ enum {
     S_STREAMING,  /* bulk: writing and reading concurrently */
     S_HOLDING,    /* idle: established, pinged, held */
     S_CLOSING,    /* our FIN sent, reading until the server's FIN */
+    S_HANDSHAKING, /* TLS: connected, handshake in progress */
 };
 
 #define PLEN 65521u                /* pattern period (prime) */
@@ -77,7 +88,14 @@ typedef struct {
     uint64_t recvd;      /* stream bytes read and verified */
     uint64_t msg_end;    /* pingpong: stream offset where the current message ends */
     double t0;           /* start of the current round trip / connection */
+#ifdef LOADGEN_TLS
+    SSL *ssl;
+#endif
 } conn_t;
+
+#ifdef LOADGEN_TLS
+static SSL_CTX *tls_ctx;
+#endif
 
 /* Options. */
 static int mode = -1;
@@ -161,6 +179,10 @@ static void set_interest(conn_t *c, uint32_t events) {
 }
 
 static void close_conn(conn_t *c) {
+#ifdef LOADGEN_TLS
+    if (c->ssl) SSL_free(c->ssl);
+    c->ssl = NULL;
+#endif
     if (c->fd >= 0) close(c->fd); /* also leaves the epoll set */
     c->fd = -1;
     c->events = 0;
@@ -200,7 +222,18 @@ static int write_upto(conn_t *c, uint64_t limit) {
         uint64_t n = limit - c->sent;
         if (n > MAXCHUNK) n = MAXCHUNK;
         if (n > size && mode == M_BULK) n = size;
+#ifdef LOADGEN_TLS
+        int tw = SSL_write(c->ssl, pat + (c->shift + c->sent) % PLEN, (int)n);
+        if (tw <= 0) {
+            int e = SSL_get_error(c->ssl, tw);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return 0;
+            fail_conn(c, "SSL_write", e == SSL_ERROR_SYSCALL ? errno : EPROTO);
+            return -1;
+        }
+        ssize_t w = tw;
+#else
         ssize_t w = send(c->fd, pat + (c->shift + c->sent) % PLEN, n, MSG_NOSIGNAL);
+#endif
         if (w < 0) {
             if (errno == EAGAIN || errno == EINTR) return 0;
             fail_conn(c, "send", errno);
@@ -213,7 +246,19 @@ static int write_upto(conn_t *c, uint64_t limit) {
 
 /* Read what is there and verify it.  Returns bytes read, 0 on EOF, -1 on EAGAIN, -2 failed. */
 static ssize_t read_verify(conn_t *c) {
+#ifdef LOADGEN_TLS
+    int tr = SSL_read(c->ssl, rbuf, (int)MAXCHUNK);
+    if (tr <= 0) {
+        int e = SSL_get_error(c->ssl, tr);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return -1;
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) return 0; /* the end */
+        fail_conn(c, "SSL_read", e == SSL_ERROR_SYSCALL ? errno : EPROTO);
+        return -2;
+    }
+    ssize_t r = tr;
+#else
     ssize_t r = recv(c->fd, rbuf, MAXCHUNK, 0);
+#endif
     if (r < 0) {
         if (errno == EAGAIN || errno == EINTR) return -1;
         fail_conn(c, "recv", errno);
@@ -239,6 +284,9 @@ static ssize_t read_verify(conn_t *c) {
 
 /* Half-close and wait for the server's FIN. */
 static void start_closing(conn_t *c) {
+#ifdef LOADGEN_TLS
+    SSL_shutdown(c->ssl); /* our close_notify (the server's comes with its FIN) */
+#endif
     if (shutdown(c->fd, SHUT_WR) < 0) {
         fail_conn(c, "shutdown", errno);
         return;
@@ -294,6 +342,40 @@ static void connection_closed_cleanly(conn_t *c, double t) {
     }
 }
 
+#ifdef LOADGEN_TLS
+/* Connected: start the TLS handshake.  0 ok, -1 failed (the slot is closed). */
+static int tls_begin(conn_t *c) {
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+        fail_conn(c, "SSL_new", ENOMEM);
+        return -1;
+    }
+    SSL_set_connect_state(c->ssl);
+    c->state = S_HANDSHAKING;
+    return 0;
+}
+
+/* One handshake step: 1 done, 0 waiting (interest set), -1 failed (the slot is closed). */
+static int tls_step(conn_t *c) {
+    int h = SSL_do_handshake(c->ssl);
+    if (h == 1) return 1;
+    int e = SSL_get_error(c->ssl, h);
+    if (e == SSL_ERROR_WANT_READ) {
+        set_interest(c, EPOLLIN);
+        return 0;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        set_interest(c, EPOLLOUT);
+        return 0;
+    }
+    char text[160];
+    ERR_error_string_n(ERR_get_error(), text, sizeof text);
+    error_at(c, "TLS handshake: %s", text);
+    close_conn(c);
+    return -1;
+}
+#endif
+
 static void handle(conn_t *c, uint32_t ev, double t) {
     if (c->state == S_CONNECTING) {
         int err = 0;
@@ -303,6 +385,12 @@ static void handle(conn_t *c, uint32_t ev, double t) {
             fail_conn(c, "connect", err);
             return;
         }
+#ifdef LOADGEN_TLS
+        if (tls_begin(c) < 0) return;
+    }
+    if (c->state == S_HANDSHAKING) {
+        if (tls_step(c) <= 0) return;
+#endif
         if (mode == M_BULK) {
             c->state = S_STREAMING;
             set_interest(c, EPOLLIN | EPOLLOUT);
@@ -353,7 +441,11 @@ static void handle(conn_t *c, uint32_t ev, double t) {
             } else if (c->state == S_HOLDING) {
                 error_at(c, "unexpected data on a held connection");
             }
+#ifdef LOADGEN_TLS
+            (void)0; /* read until SSL says WANT_READ: a record it holds is invisible to epoll */
+#else
             if ((size_t)r < MAXCHUNK) break; /* likely drained: let epoll say */
+#endif
         }
     }
 }
@@ -533,6 +625,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nconns; i++) conns[i].fd = -1;
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) die("epoll_create1");
+#ifdef LOADGEN_TLS
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) die("SSL_CTX_new");
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL); /* it measures the server, it does not trust it */
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF); /* every connection: a full handshake */
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#endif
 
     double start = now();
     if (mode == M_IDLE) {
@@ -593,22 +692,38 @@ int main(int argc, char **argv) {
         for (int i = 0; i < nconns; i++) open_conn(&conns[i]);
         struct epoll_event evs[512];
         double deadline = now() + connect_timeout;
-        while (count_state(S_CONNECTING) > 0 && now() < deadline) {
+        while (count_state(S_CONNECTING) + count_state(S_HANDSHAKING) > 0 && now() < deadline) {
             int n = epoll_wait(ep, evs, 512, 100);
             for (int i = 0; i < n; i++) {
                 conn_t *c = &conns[evs[i].data.u32];
+#ifdef LOADGEN_TLS
+                if (c->state == S_HANDSHAKING) {
+                    if (tls_step(c) == 1) {
+                        c->state = S_WAITING; /* parked until the start */
+                        set_interest(c, EPOLLIN);
+                    }
+                    continue;
+                }
+#endif
                 if (c->state != S_CONNECTING) continue;
                 int err = 0;
                 socklen_t len = sizeof err;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err) fail_conn(c, "connect", err);
                 else {
+#ifdef LOADGEN_TLS
+                    if (tls_begin(c) == 0 && tls_step(c) == 1) {
+                        c->state = S_WAITING;
+                        set_interest(c, EPOLLIN);
+                    }
+                    continue;
+#endif
                     c->state = S_WAITING; /* parked until the start */
                     set_interest(c, EPOLLIN);
                 }
             }
         }
-        if (count_state(S_CONNECTING) > 0) {
+        if (count_state(S_CONNECTING) + count_state(S_HANDSHAKING) > 0) {
             error_at(NULL, "connections not established within %.0f s", connect_timeout);
             print_result(NULL);
             return 1;

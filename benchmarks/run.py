@@ -14,6 +14,10 @@ gevent and to Node, checks the targets of the issue, and writes
 ``results.md``, ``results.json`` and (with matplotlib) ``results.png`` next to
 this file.
 
+TLS rows (``tls_rows.py``): the same load generator built with OpenSSL against
+``ours_tls`` and ``node_tls`` (ping-pong 1/100, bulk 1/50, full handshakes/s),
+when gcc finds OpenSSL's headers and ``openssl`` makes the certificate.
+
 Scenarios: ``pingpong_1``, ``pingpong_100`` (64-byte round trips: rt/s and
 p50/p99), ``bulk_1``, ``bulk_50`` (64 KiB writes, every echoed byte checked:
 MB/s), ``churn_50`` (connect, echo 64 bytes, close; 50 in flight: conn/s),
@@ -38,6 +42,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import tls_rows
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -65,6 +71,7 @@ class Scenario:
         self.target = target  # (kind, value): ('ratio', x) against raw gevent, ('max', x) absolute
         self.title = title or name
         self.cost_unit = {"rt/s": "µs/round trip", "MB/s": "µs/MB", "conn/s": "µs/connection"}.get(unit)
+        self.tls = False  # a TLS row (tls_rows.py): TLS servers and the TLS load generator
 
 
 def scenarios(idle_connections):
@@ -485,7 +492,7 @@ def build_report(results, opts, meta):
     md.append("")
 
     # CPU cost.
-    costly = [s for s in results["scenarios"] if s.cost_unit]
+    costly = [s for s in results["scenarios"] if s.cost_unit and not s.tls]
     if costly:
         md.append("## Server CPU per operation (median; lower is better)\n")
         md.append("Server CPU time (user + system, from `/proc`) divided by the work done. Other programs "
@@ -517,6 +524,8 @@ def build_report(results, opts, meta):
             md.append("| %s | %s |" % (scenario.title, " | ".join(cells)))
         md.append("")
 
+    md.extend(tls_rows.report_section(results, tables, median_result, fmt, fmt_ratio, ratio))
+
     # Ratios and targets.
     md.append("## nodenet_gevent against raw gevent and Node\n")
     md.append("Ratios are ours ÷ theirs on the scenario's figure (for idle RSS, lower is better).\n")
@@ -526,6 +535,8 @@ def build_report(results, opts, meta):
     md.append("|---|---|" + "|".join(["---:"] * (ncols - 2)) + "|")
     verdicts = []
     for scenario in results["scenarios"]:
+        if scenario.tls:
+            continue  # (the TLS section above)
         table = tables[scenario.name]
         cells = []
         target_text = ""
@@ -610,6 +621,8 @@ def terminal_table(results, tables, names, cluster):
         "%14s" % h for o in OURS if o in names
         for h in (o.replace("ours_", "") + "/gevent", o.replace("ours_", "") + "/node", o.replace("ours_", "") + " ok?")))
     for scenario in results["scenarios"]:
+        if scenario.tls:
+            continue
         table = tables[scenario.name]
         row = "%-24s" % scenario.title
         target = ""
@@ -621,6 +634,7 @@ def terminal_table(results, tables, names, cluster):
             cells += "%14s%14s%14s" % (fmt_ratio(ratio(table.get(o), table.get(GEVENT))),
                                        fmt_ratio(ratio(table.get(o), table.get(NODE))), verdict or "")
         out.append(row + " %-20s" % (target or "") + cells)
+    out.extend(tls_rows.terminal_lines(results, tables, fmt, fmt_ratio, ratio))
     if cluster:
         out.append("")
         one = median_result(cluster["runs"].get("1 worker", []), "rt_per_s")
@@ -778,9 +792,14 @@ def main(argv=None):
             sys.exit("--add wants NAME=SCRIPT with an existing script, not %r" % spec)
         all_servers.append((name, [opts.python, os.path.abspath(script)]))
     all_scenarios = scenarios(opts.idle_connections)
+    loadgen_tls = tls_rows.build_loadgen_tls(opts.cc, BUILD_DIR)
+    certificate = tls_rows.make_certificate(BUILD_DIR) if loadgen_tls else None
+    if certificate:
+        all_servers += tls_rows.tls_servers(opts.python, certificate)
+        all_scenarios += tls_rows.tls_scenarios(Scenario)
     server_names = {n for n, _ in all_servers}
     scenario_names = {s.name for s in all_scenarios} | {"cluster", "idle"}
-    unknown = (only | skip) - server_names - scenario_names - {"uvloop", "node"}
+    unknown = (only | skip) - server_names - scenario_names - {"uvloop", "node", "node_tls"}
     if unknown:
         sys.exit("unknown in --only/--skip: %s (servers: %s; scenarios: %s)" % (
             ", ".join(sorted(unknown)), ", ".join(sorted(server_names)), ", ".join(sorted(scenario_names))))
@@ -802,7 +821,10 @@ def main(argv=None):
     logs = os.path.join(BUILD_DIR, "logs")
     os.makedirs(logs, exist_ok=True)
 
-    total = len(run_scenarios) * opts.rounds * len(run_servers)
+    def servers_for(scenario):  # TLS rows: the TLS servers; the others: the plain ones
+        return [(n, c) for n, c in run_servers if (n in tls_rows.TLS_SERVERS) == scenario.tls]
+
+    total = sum(len(servers_for(s)) for s in run_scenarios) * opts.rounds
     print("%d runs: %s x %s, %d round(s), %s s each; %s" % (
         total, ",".join(s.name for s in run_scenarios), ",".join(n for n, _ in run_servers), opts.rounds,
         opts.seconds, pinning), flush=True)
@@ -810,11 +832,12 @@ def main(argv=None):
     done = 0
     for scenario in run_scenarios:
         per_server = results["runs"].setdefault(scenario.name, {})
+        pool = servers_for(scenario)
         for round_ in range(opts.rounds):
             # Rotate the order every round so no server always runs first.
-            order = run_servers[round_ % len(run_servers):] + run_servers[:round_ % len(run_servers)]
+            order = pool[round_ % len(pool):] + pool[:round_ % len(pool)] if pool else []
             for name, command in order:
-                result = measure(loadgen, name, command, scenario, opts, logs)
+                result = measure(loadgen_tls if scenario.tls else loadgen, name, command, scenario, opts, logs)
                 per_server.setdefault(name, []).append(result)
                 done += 1
                 value = result.get(scenario.metric)

@@ -232,8 +232,15 @@ class WriteSide(SocketBase):
         self._queued -= len(chunk)
         if self._idle is not None:
             self._idle.touch()
-        for _ in range(count):
+        if count == 1:
             _, callback = queue.popleft()
+            if callback is not None:
+                callback(None)
+            return True
+        # Every chunk sent leaves the queue before any callback runs: a callback that
+        # destroys the socket must not also fail the ones sent with it (they were sent).
+        sent = [queue.popleft() for _ in range(count)]
+        for _, callback in sent:
             if callback is not None:
                 callback(None)
         return True

@@ -766,3 +766,25 @@ def test_run_outside_main_greenlet_is_a_clear_error():
     g = gevent.spawn(net.run)
     g.join(timeout=5)
     assert isinstance(g.exception, net.NodeError) and g.exception.code == "ERR_INVALID_STATE"
+
+
+def test_write_callbacks_of_chunks_sent_together_run_once_when_one_destroys(track):
+    """Queued writes coalesced into one send: a callback that destroys does not fail the others (they were sent)."""
+    calls = []
+    closed = []
+
+    def on_connection(c):
+        c.on("close", closed.append)  # after the failed writes' callbacks, if any (closing._emit_close)
+
+        def after_hello(err):
+            c.write("world!", None, lambda err: (calls.append(("world", err)), c.destroy()))
+            c.write(" gosh", None, lambda err: calls.append(("gosh", err)))
+
+        c.write("hello ", None, after_hello)
+
+    server = track.listen(on_connection)
+    client = track.connect(server.address()["port"], "127.0.0.1")
+    received = read_all(client)
+    assert received == b"hello world! gosh"
+    wait_until(lambda: closed, message="the server side's 'close'")
+    assert calls == [("world", None), ("gosh", None)]

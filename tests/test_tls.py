@@ -323,3 +323,43 @@ def test_snake_case_aliases(track, certs):
     assert client.get_protocol() == client.getProtocol() and client.get_cipher() == client.getCipher()
     assert tls.check_server_identity is tls.checkServerIdentity
     client.end()
+
+
+def test_session_resumption(track, certs):
+    server = tls_listen(track, certs.server_options(), echo)
+    first = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options())
+    net.once(first, "secureConnect", timeout=5)
+    first.end(b"x")  # TLS 1.3 tickets come after the handshake: read until the end
+    collect(first)
+    session = first.getSession()
+    assert session is not None and first.isSessionReused() is False
+    second = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options(session=session))
+    net.once(second, "secureConnect", timeout=5)
+    assert second.isSessionReused() is True
+    second.end()
+    raises(TypeError, "ERR_INVALID_ARG_TYPE", lambda: tls.connect({"port": 1, "session": b"nope"}))
+
+
+def test_net_socket_features_work_over_tls(track, certs):
+    """setTimeout, setEncoding and readable-mode iteration are net.Socket's, unchanged."""
+    timeouts = []
+
+    def on_secure(c):
+        c.setTimeout(100, lambda: (timeouts.append(True), c.end("bye ünïcode")))
+
+    server = tls_listen(track, certs.server_options(), on_secure)
+    client = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options())
+    client.setEncoding("utf8")
+    net.once(client, "secureConnect", timeout=5)
+    text = "".join(chunk for chunk in client)
+    assert text == "bye ünïcode" and timeouts == [True]
+
+
+def test_unsupported_options_are_refused_by_name(certs):
+    for name, value in (("requestOCSP", True), ("enableTrace", True), ("minDHSize", 1024)):
+        error = raises(TypeError, "ERR_INVALID_ARG_VALUE", lambda n=name, v=value: tls.connect({"port": 1, n: v}))
+        assert name in str(error)
+    for name in ("sigalgs", "crl", "sessionIdContext"):
+        options = certs.server_options(**{name: "x"})
+        error = raises(TypeError, "ERR_INVALID_ARG_VALUE", lambda o=options: tls.createServer(o))
+        assert "stdlib ssl" in str(error)

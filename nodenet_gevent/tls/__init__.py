@@ -22,10 +22,11 @@ from .context import (
     createSecureContext,
 )
 from .server import Server, create_server, createServer
-from .socket import TLSSocket, connect
+from .socket import TLSSession, TLSSocket, connect
 
 __all__ = [
     "TLSSocket",
+    "TLSSession",
     "Server",
     "SecureContext",
     "connect",

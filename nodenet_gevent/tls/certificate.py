@@ -165,10 +165,20 @@ def certificate_dict(der: bytes | None, detailed: bool = False) -> dict[str, Any
 # checkServerIdentity: Node's rules (lib/tls.js), its messages
 
 
+def _split_host(host: str) -> list[str]:
+    """Node's splitHost: no trailing dot, A-Z lowered (only those: no locale rules), split at dots."""
+    if host.endswith("."):
+        host = host[:-1]
+    return host.translate(_ASCII_LOWER).split(".")
+
+
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
 def _matches(host_parts: list[str], pattern: str, wildcards: bool) -> bool:
     if not pattern:
         return False
-    pattern_parts = pattern.lower().split(".")
+    pattern_parts = _split_host(pattern)
     if len(host_parts) != len(pattern_parts) or "" in pattern_parts:
         return False
     if any(any(not 0x21 <= ord(ch) <= 0x7F for ch in part) for part in pattern_parts):
@@ -176,7 +186,7 @@ def _matches(host_parts: list[str], pattern: str, wildcards: bool) -> bool:
     if host_parts[1:] != pattern_parts[1:]:
         return False
     host_sub, pattern_sub = host_parts[0], pattern_parts[0]
-    pieces = pattern_sub.split("*")
+    pieces = pattern_sub.split("*", 2)
     if len(pieces) == 1 or "xn--" in pattern_sub:
         return host_sub == pattern_sub
     if not wildcards or len(pieces) > 2 or len(pattern_parts) <= 2:
@@ -188,10 +198,11 @@ def _matches(host_parts: list[str], pattern: str, wildcards: bool) -> bool:
 
 
 def _canonical_ip(text: str) -> str:
+    """Node's canonicalizeIP; what is no address (a CIDR, say) is nothing, and matches nothing."""
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        return text
+        return ""
 
 
 def check_server_identity(hostname: str, cert: Mapping[str, Any]) -> NodeError | None:
@@ -216,7 +227,7 @@ def check_server_identity(hostname: str, cert: Mapping[str, Any]) -> NodeError |
         valid = _canonical_ip(hostname) in ips
         reason = "IP: %s is not in the cert's list: %s" % (hostname, ", ".join(ips))
     elif dns_names or subject.get("CN"):
-        host_parts = hostname.lower().split(".")
+        host_parts = _split_host(hostname)
         if dns_names:
             valid = any(_matches(host_parts, pattern, True) for pattern in dns_names)
             reason = "Host: %s. is not in the cert's altnames: %s" % (hostname, alt_names)

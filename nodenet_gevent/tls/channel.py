@@ -57,6 +57,7 @@ class TLSChannel:
     __slots__ = (
         "raw", "_os", "_sock", "_wait", "_read_event", "_write_event", "tls", "incoming", "outgoing",
         "_backlog", "_send_lock", "secured", "handshake_done", "_eof", "owner", "_closed",
+        "_said_goodbye",
     )
 
     def __init__(self, raw: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
@@ -76,6 +77,7 @@ class TLSChannel:
         self._eof = False
         self.owner: TLSSocket | None = owner  # (a cycle, broken by close())
         self._closed = False
+        self._said_goodbye = False  # our close_notify went
 
     # ------------------------------------------------------------------
     # the read side (the reader greenlet)
@@ -83,25 +85,28 @@ class TLSChannel:
     def recv(self, size: int) -> bytes:
         if self._eof:
             return b""
-        read = self.tls.read
+        tls = self.tls
+        read = tls.read
+        incoming = self.incoming
         parts: list[bytes] = []
         got = 0
+        # Go to the kernel only when TLS holds nothing (no record, no decrypted rest): after a
+        # short read the reader waits for readiness instead of paying for an EAGAIN and its
+        # exception, as for plain TCP.
+        need_raw = not incoming.pending and not tls.pending()
         while got < size:
-            try:
-                data = read(size - got)
-            except _WantRead:
-                if self.outgoing.pending:
-                    self.push()
-                try:
-                    raw = self._os.recv(RAW_READ_SIZE)
-                except BlockingIOError:
-                    if got:
-                        break
-                    raise
+            if need_raw:
+                if got:
+                    break
+                raw = self._os.recv(RAW_READ_SIZE)  # BlockingIOError: the reader waits, then calls again
                 if not raw:
                     self._eof = True  # a FIN without close_notify: the end, as Node takes it
                     break
-                self.incoming.write(raw)
+                incoming.write(raw)
+            try:
+                data = read(size - got)
+            except _WantRead:
+                need_raw = True  # an incomplete record: the rest is still in the kernel
                 continue
             except (_ZeroReturn, _SSLEOF):
                 self._eof = True
@@ -113,6 +118,7 @@ class TLSChannel:
                 break
             parts.append(data)
             got += len(data)
+            need_raw = not incoming.pending  # (a record larger than asked for ends the loop)
         if self.outgoing.pending:  # a session ticket, a key update's answer
             self.push()
         if len(parts) == 1:
@@ -140,7 +146,10 @@ class TLSChannel:
         """``write()``'s fast path: all of *data* encrypted and handed on, or 0 (queue it)."""
         if not self.handshake_done or self._backlog or self._send_lock.locked():
             return 0
-        self._write_plain(data)
+        try:
+            self.tls.write(data)
+        except ssl.SSLError as error:
+            self._fail(error)
         out = self.outgoing.read()
         try:
             sent = self._os.send(out)
@@ -218,7 +227,8 @@ class TLSChannel:
 
     def shutdown(self, how: int) -> None:
         """Our FIN: TLS's close_notify, then TCP's."""
-        if self.handshake_done and not self._closed:
+        if self.handshake_done and not self._closed and not self._said_goodbye:
+            self._said_goodbye = True
             try:
                 self.tls.unwrap()
             except (_WantRead, _ZeroReturn, _SSLEOF):
@@ -227,6 +237,19 @@ class TLSChannel:
                 pass  # a TLS already broken: the FIN still goes
             self.flush()
         self._os.shutdown(how)
+
+    def say_goodbye(self) -> None:
+        """Our close_notify, if not sent yet, without waiting: the connection is closing."""
+        if self.handshake_done and not self._closed and not self._said_goodbye:
+            self._said_goodbye = True
+            try:
+                self.tls.unwrap()
+            except ssl.SSLError:
+                pass  # written (or TLS already broken): either way nothing more to do
+            try:
+                self.push()
+            except OSError:
+                pass  # the peer is gone: it needs no goodbye
 
     # ------------------------------------------------------------------
     # the rest of a gevent socket's surface

@@ -37,8 +37,11 @@ _VERSIONS = {
 
 #: The options of ``createSecureContext`` (and so of ``createServer``/``connect``) taken here.
 CONTEXT_OPTIONS = (
-    "key", "cert", "ca", "passphrase", "pfx", "ciphers", "minVersion", "maxVersion", "ecdhCurve",
-    "honorCipherOrder", "secureOptions", "sessionIdContext", "dhparam", "secureProtocol",
+    "key", "cert", "ca", "passphrase", "ciphers", "minVersion", "maxVersion", "ecdhCurve",
+    "honorCipherOrder", "secureOptions", "dhparam",
+    # refused (below), by name
+    "pfx", "secureProtocol", "sigalgs", "privateKeyEngine", "privateKeyIdentifier", "clientCertEngine", "crl",
+    "sessionIdContext", "sessionTimeout", "ticketKeys",
 )
 
 # Node's options stdlib ssl has no way to honour: refused by name (never silently dropped).
@@ -49,7 +52,10 @@ _UNSUPPORTED = {
     "privateKeyEngine": "stdlib ssl has no OpenSSL engines",
     "privateKeyIdentifier": "stdlib ssl has no OpenSSL engines",
     "clientCertEngine": "stdlib ssl has no OpenSSL engines",
-    "crl": "stdlib ssl loads CRLs from files only: use load_verify_locations on your own SSLContext",
+    "crl": "stdlib ssl loads CRLs from files only",
+    "sessionIdContext": "stdlib ssl cannot set a session id context",
+    "sessionTimeout": "stdlib ssl cannot set a session timeout",
+    "ticketKeys": "stdlib ssl cannot set session ticket keys",
 }
 
 # After patch_all(), ssl.SSLContext is gevent's subclass, whose sni_callback setter wraps
@@ -152,6 +158,10 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
             context.load_default_certs()  # Node's bundled roots: the system's here
         if options.get("cert") is not None or options.get("key") is not None:
             _load_chains(context, options)
+        if options.get("dhparam") is not None and server_side:
+            (dhparam,) = _pem_list(options["dhparam"], "dhparam")
+            with _InMemoryFile(dhparam) as path:
+                context.load_dh_params(path)
     except ssl.SSLError as error:
         raise openssl_error(error) from None
     if options.get("honorCipherOrder"):

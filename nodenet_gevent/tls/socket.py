@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import gevent
 from gevent import socket as gsocket
+from gevent.event import Event
 
 from .. import args as _args
 from ..errors import (
+    ERR_INVALID_ARG_VALUE,
     ERR_SOCKET_CLOSED,
     certificate_error,
     invalid_arg_type,
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 
     from .server import Server
 
-__all__ = ["TLSSocket", "connect", "TLS_SOCKET_OPTIONS", "CLIENT_OPTIONS"]
+__all__ = ["TLSSocket", "TLSSession", "connect", "TLS_SOCKET_OPTIONS", "CLIENT_OPTIONS"]
 
 #: What a TLSSocket takes besides net.Socket's options.
 TLS_SOCKET_OPTIONS = (
@@ -55,6 +57,8 @@ TLS_SOCKET_OPTIONS = (
 
 #: ``tls.connect()``'s own options (the rest are ``net.connect()``'s).
 CLIENT_OPTIONS = TLS_SOCKET_OPTIONS
+
+_MISSING = {"requestOCSP": "OCSP stapling", "enableTrace": "handshake tracing"}
 
 _CAMEL = {
     "is_server": "isServer", "secure_context": "secureContext", "request_cert": "requestCert",
@@ -119,7 +123,19 @@ class TLSSocket(Socket):
         for name in ("checkServerIdentity", "SNICallback"):
             if options.get(name) is not None and not callable(options[name]):
                 raise invalid_arg_type("options.%s" % name, "of type function", options[name])
+        for name in ("requestOCSP", "enableTrace"):
+            if options.get(name):
+                raise ERR_INVALID_ARG_VALUE("property", "options.%s" % name,
+                                            "is not supported by tls: stdlib ssl has no %s" % _MISSING[name],
+                                            options[name])
+        if options.get("minDHSize") is not None:
+            raise ERR_INVALID_ARG_VALUE("property", "options.minDHSize",
+                                        "is not supported by tls: stdlib ssl cannot check it", options["minDHSize"])
+        session = options.get("session")
+        if session is not None and not isinstance(session, TLSSession):
+            raise invalid_arg_type("options.session", "a TLSSession (from getSession())", session)
         self._tls = {
+            "session": session,
             "isServer": bool(options.get("isServer")),
             "rejectUnauthorized": options.get("rejectUnauthorized") is not False,
             "requestCert": bool(options.get("requestCert")),
@@ -167,6 +183,19 @@ class TLSSocket(Socket):
         channel = self._handle
         return isinstance(channel, TLSChannel) and channel.handshake_done
 
+    def _destroy(self, error: BaseException | None = None, had_error: bool = False, inline: bool = False) -> None:
+        wrapped = self._wrapped
+        if wrapped is not None:  # destroyed before it took the connection over: it goes too (Node)
+            self._wrapped = None
+            wrapped.destroy()
+        if inline and error is None and self._state is OPEN:
+            # The normal end after the peer's FIN, where the core skips shutdown(): our close_notify
+            # still goes (best effort, without waiting), as Node's TLS sends it.
+            channel = self._handle
+            if isinstance(channel, TLSChannel):
+                channel.say_goodbye()
+        super()._destroy(error, had_error, inline)
+
     def _flush_queue(self) -> None:
         channel = self._handle
         if channel.has_backlog and self._state is OPEN:
@@ -187,9 +216,13 @@ class TLSSocket(Socket):
         context = self._ssl_context(server_side)
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         servername = options["servername"]
+        session: TLSSession | None = None if server_side else options.get("session")
+        if session is not None:
+            context = session.context  # stdlib ssl resumes a session only in the context that made it
         try:
             tls = context.wrap_bio(incoming, outgoing, server_side=server_side,
-                                   server_hostname=None if server_side else servername or None)
+                                   server_hostname=None if server_side else servername or None,
+                                   session=session.ssl_session if session is not None else None)
         except ssl.SSLError as error:
             raise openssl_error(error) from None
         return TLSChannel(handle, tls, incoming, outgoing, self)
@@ -207,7 +240,10 @@ class TLSSocket(Socket):
 
     def _secure(self) -> bool:
         """In the reader greenlet: take over a wrapped socket, shake hands, check; announce.  True if secure."""
-        if self._wrapped is not None and not self._take_over():
+        if self._wrapped is not None:
+            if not self._take_over():
+                return False
+        elif self._state is not OPEN:  # destroyed before its reader first ran
             return False
         options = self._tls
         server_side = options["isServer"]
@@ -308,9 +344,8 @@ class TLSSocket(Socket):
         """STARTTLS: the wrapped socket's connection becomes ours (its descriptor, what it held)."""
         wrapped = self._wrapped
         assert wrapped is not None
-        self._wrapped = None
         if wrapped._state is CONNECTING:
-            connected = gevent.event.Event()
+            connected = Event()
             wrapped.once("connect", lambda *args: connected.set())
             wrapped.once("close", lambda *args: connected.set())
             connected.wait()
@@ -318,6 +353,7 @@ class TLSSocket(Socket):
             if self._state is not CLOSED:
                 self._destroy(ERR_SOCKET_CLOSED())
             return False
+        self._wrapped = None
         raw = wrapped._handle
         held = list(wrapped._held or ())
         wrapped._held = None
@@ -394,9 +430,14 @@ class TLSSocket(Socket):
         name, version, _bits = cipher
         return {"name": name, "standardName": _standard_name(name), "version": version}
 
-    def get_session(self) -> ssl.SSLSession | None:
+    def get_session(self) -> TLSSession | None:
+        """The session to resume with ``connect({'session': ...})``; ``None`` before there is one.
+
+        Over TLS 1.3 the server sends it after the handshake: ask once data has come in.
+        """
         tls = self._tls_object()
-        return tls.session if tls is not None else None
+        session = tls.session if tls is not None else None
+        return TLSSession(session, tls.context) if session is not None and tls is not None else None
 
     def is_session_reused(self) -> bool:
         tls = self._tls_object()
@@ -423,6 +464,23 @@ class TLSSocket(Socket):
     isSessionReused = is_session_reused
     setServername = set_servername
     disableRenegotiation = disable_renegotiation
+
+
+class TLSSession:
+    """What ``getSession()`` returns and the ``session`` option takes (Node's is a Buffer).
+
+    ``ssl_session`` is the stdlib ``ssl.SSLSession``; ``context`` the stdlib context that
+    made it, which a resumed connection uses (stdlib ``ssl`` resumes only there).
+    """
+
+    __slots__ = ("ssl_session", "context")
+
+    def __init__(self, ssl_session: ssl.SSLSession, context: ssl.SSLContext) -> None:
+        self.ssl_session = ssl_session
+        self.context = context
+
+    def __repr__(self) -> str:
+        return "<TLSSession %s>" % self.ssl_session.id.hex()[:16]
 
 
 def _standard_name(name: str) -> str:
