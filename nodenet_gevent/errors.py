@@ -181,11 +181,7 @@ ERR_TLS_HANDSHAKE_TIMEOUT = E("ERR_TLS_HANDSHAKE_TIMEOUT", "TLS handshake timeou
 ERR_TLS_INVALID_PROTOCOL_VERSION = E(
     "ERR_TLS_INVALID_PROTOCOL_VERSION", "%s is not a valid %s TLS protocol version", NodeTypeError
 )
-ERR_TLS_PROTOCOL_VERSION_CONFLICT = E(
-    "ERR_TLS_PROTOCOL_VERSION_CONFLICT", "TLS protocol version %s conflicts with secureProtocol %s", NodeTypeError
-)
 ERR_TLS_SNI_FROM_SERVER = E("ERR_TLS_SNI_FROM_SERVER", "Cannot issue SNI from a TLS server-side socket")
-ERR_MULTIPLE_CALLBACK = E("ERR_MULTIPLE_CALLBACK", "Callback called multiple times")
 
 
 
@@ -366,6 +362,13 @@ class TLSError(NodeError):
     Node's ``library``/``reason`` (for OpenSSL's errors) and ``host``/``port``/``cert``
     (where Node sets them) are attributes when known.
     """
+
+
+# OpenSSL's errors for options stdlib ssl reports too vaguely ("PEM lib", "No cipher can be
+# selected"): named as Node's OpenSSL names them.
+ERR_OSSL_PEM_NO_START_LINE = E("ERR_OSSL_PEM_NO_START_LINE", "error:0480006C:PEM routines::no start line", TLSError)
+ERR_OSSL_UNSUPPORTED = E("ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported", TLSError)
+ERR_SSL_NO_CIPHER_MATCH = E("ERR_SSL_NO_CIPHER_MATCH", "no cipher match: %r", TLSError)
 
 
 #: OpenSSL's X509_V_ERR_* numbers -> Node's code for a certificate that failed verification

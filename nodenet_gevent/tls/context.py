@@ -21,7 +21,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 from .. import args as _args
-from ..errors import ERR_INVALID_ARG_VALUE, ERR_TLS_INVALID_PROTOCOL_VERSION, TLSError, invalid_arg_type, openssl_error
+from ..errors import (
+    ERR_INVALID_ARG_VALUE,
+    ERR_OSSL_PEM_NO_START_LINE,
+    ERR_OSSL_UNSUPPORTED,
+    ERR_SSL_NO_CIPHER_MATCH,
+    ERR_TLS_INVALID_PROTOCOL_VERSION,
+    invalid_arg_type,
+    openssl_error,
+)
 
 __all__ = ["SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION"]
 
@@ -147,7 +155,11 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
         context.options |= secure_options
     try:
         if options.get("ciphers") is not None:
-            context.set_ciphers(options["ciphers"])  # TLS 1.2 suites; stdlib ssl cannot set TLS 1.3's
+            try:
+                context.set_ciphers(options["ciphers"])  # TLS 1.2 suites; stdlib ssl cannot set TLS 1.3's
+            except ssl.SSLError:
+                # stdlib ssl says "No cipher can be selected"; Node's OpenSSL error, by its name:
+                raise ERR_SSL_NO_CIPHER_MATCH(options["ciphers"]) from None
         curve = options.get("ecdhCurve")
         if curve is not None and curve != "auto":
             context.set_ecdh_curve(curve.split(":")[0])  # stdlib ssl takes one curve
@@ -207,9 +219,9 @@ def _load_chains(context: ssl.SSLContext, options: Mapping[str, Any]) -> None:
     for cert, key in zip(certs, keys):
         # stdlib ssl says only "PEM lib" for text that is no PEM at all: name it as Node's OpenSSL does.
         if _PEM_BEGIN not in (cert if isinstance(cert, bytes) else cert.encode("latin-1")):
-            raise TLSError("ERR_OSSL_PEM_NO_START_LINE", "error:0480006C:PEM routines::no start line")
+            raise ERR_OSSL_PEM_NO_START_LINE()
         if _PEM_BEGIN not in (key if isinstance(key, bytes) else key.encode("latin-1")):
-            raise TLSError("ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported")
+            raise ERR_OSSL_UNSUPPORTED()
         with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
             context.load_cert_chain(cert_path, key_path, password=password or None)
 

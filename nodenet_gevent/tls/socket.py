@@ -385,8 +385,9 @@ class TLSSocket(Socket):
     authorization_error = authorizationError
 
     def _tls_object(self) -> ssl.SSLObject | None:
+        """The TLS session's object once secure, while open (Node's answers are null before and after)."""
         channel = self._handle
-        if isinstance(channel, TLSChannel) and channel.handshake_done:
+        if isinstance(channel, TLSChannel) and channel.handshake_done and self._state is not CLOSED:
             return channel.tls
         return None
 
@@ -524,10 +525,9 @@ def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     positional = list(args)
     if positional and isinstance(positional[-1], Mapping):
         options = dict(positional.pop())
-    if positional:
-        options["port"] = positional[0]
-        if len(positional) > 1:
-            options["host"] = positional[1]
+    if positional:  # (port, [host]) or (path): net's rules
+        where, _ = _args.normalize_args(positional)
+        options.update(where)
     options = canonical_tls_options({**options, **kwargs})
     tls_options = {key: value for key, value in options.items() if key in TLS_SOCKET_OPTIONS}
     tls_options["host"] = options.get("host") if options.get("path") is None else None

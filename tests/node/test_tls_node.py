@@ -3,17 +3,21 @@
 Ported: test-tls-connect-simple.js, test-tls-junk-closes-server.js,
 test-tls-econnreset.js, test-tls-connect-given-socket.js, test-tls-client-reject.js,
 test-tls-connect-allow-half-open-option.js, test-tls-invoke-queued.js,
-test-tls-add-context.js, test-tls-check-server-identity.js.  Node's fixtures
+test-tls-add-context.js, test-tls-check-server-identity.js, test-tls-connect-pipe.js,
+test-tls-handshake-error.js, test-tls-getprotocol.js, test-tls-connect-timeout-option.js,
+test-tls-interleave.js.  Node's fixtures
 (agent1-key.pem, rsa_cert.crt, ...) become trustme certificates (tests/tls_support.py);
 the rest of the directory is listed in NOT_PORTED.md, TLS section.
 """
+
+import os
 
 import gevent
 import pytest
 
 import nodenet_gevent as net
 from nodenet_gevent import tls
-from conftest import event_flag, wait_until
+from conftest import event_flag, raises, scratch_dir, wait_until
 from tls_support import tls_connect, tls_listen
 
 pytestmark = pytest.mark.timeout(30)
@@ -369,3 +373,102 @@ def test_check_server_identity(host, cert, reason):
     if error is not None:
         assert error.code == "ERR_TLS_CERT_ALTNAME_INVALID"
         assert str(error) == "Hostname/IP does not match certificate's altnames: " + reason
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-connect-pipe.js
+
+
+def test_connect_over_a_unix_socket_path(track, certs, must_call):
+    path = os.path.join(scratch_dir(), "tls.sock")
+    server = tls.Server(certs.server_options(), must_call(lambda socket: server.close()))
+    track.servers.append(server)
+    server.listen(path, must_call())
+    net.once(server, "listening", timeout=5)
+    client = tls_connect(track, path, {"rejectUnauthorized": False}, must_call(lambda: client.end()))
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-handshake-error.js
+
+
+def test_no_such_cipher_raises_at_once(track, certs, must_call):
+    server = tls_listen(track, certs.server_options(rejectUnauthorized=True), lambda c: None)
+    error = raises(Exception, "ERR_SSL_NO_CIPHER_MATCH",
+                   lambda: tls.connect({"port": port_of(server), "ciphers": "no-such-cipher"},
+                                       must_call.never("secureConnect")))
+    assert "no cipher match" in str(error).lower()
+    server.close()
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-getprotocol.js (TLS 1.2 and 1.3: OpenSSL 3 refuses 1.0/1.1 at its default
+# security level, and the secureProtocol names are minVersion/maxVersion here)
+
+
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+def test_get_protocol(track, certs, must_call, version):
+    server = tls_listen(track, certs.server_options(), must_call(), host="127.0.0.1")
+
+    def on_secure():
+        assert client.getProtocol() == version
+        client.on("end", must_call())
+        client.on("close", must_call(lambda *args: assert_equal(client.getProtocol(), None)))
+        client.end()
+        server.close()
+
+    client = tls_connect(track, {"host": "127.0.0.1", "port": port_of(server), "rejectUnauthorized": False,
+                                 "minVersion": version, "maxVersion": version}, must_call(on_secure))
+    client.resume()
+    net.once(client, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-connect-timeout-option.js
+
+
+def test_connect_timeout_option():
+    socket = tls.connect({"port": 42, "lookup": lambda *args: None, "timeout": 1000})
+    try:
+        assert socket.timeout == 1000
+    finally:
+        socket.destroy()
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-interleave.js
+
+
+def test_interleave(track, certs):
+    writes = ["some server data", "and a separate packet", "and one more"]
+    received = []
+
+    def on_secure(c):
+        c.resume()
+        for text in writes:
+            c.write(text)
+
+    server = tls_listen(track, certs.server_options(), on_secure)
+
+    def on_client_secure():
+        c.write("some client data")
+
+        def on_readable():
+            data = c.read()
+            if data is None:
+                return
+            text = bytes(data).decode()
+            while text:
+                assert text.startswith(writes[len(received)])
+                text = text[len(writes[len(received)]):]
+                received.append(True)
+                if len(received) == len(writes):
+                    c.end()
+                    server.close()
+
+        c.on("readable", on_readable)
+
+    c = tls_connect(track, port_of(server), {"rejectUnauthorized": False}, on_client_secure)
+    net.once(server, "close", timeout=5)
+    assert len(received) == len(writes)
