@@ -57,7 +57,7 @@ class TLSChannel:
     __slots__ = (
         "raw", "_os", "_sock", "_wait", "_read_event", "_write_event", "tls", "incoming", "outgoing",
         "_backlog", "_send_lock", "secured", "handshake_done", "_eof", "owner", "_closed",
-        "_said_goodbye",
+        "_said_goodbye", "_full_read",
     )
 
     def __init__(self, raw: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
@@ -78,6 +78,7 @@ class TLSChannel:
         self.owner: TLSSocket | None = owner  # (a cycle, broken by close())
         self._closed = False
         self._said_goodbye = False  # our close_notify went
+        self._full_read = False  # the last recv() filled its size: TLS may hold decrypted bytes
 
     # ------------------------------------------------------------------
     # the read side (the reader greenlet)
@@ -93,12 +94,17 @@ class TLSChannel:
         # Go to the kernel only when TLS holds nothing (no record, no decrypted rest): after a
         # short read the reader waits for readiness instead of paying for an EAGAIN and its
         # exception, as for plain TCP.
-        need_raw = not incoming.pending and not tls.pending()
+        need_raw = not incoming.pending and not (self._full_read and tls.pending())
         while got < size:
             if need_raw:
                 if got:
                     break
-                raw = self._os.recv(RAW_READ_SIZE)  # BlockingIOError: the reader waits, then calls again
+                try:
+                    raw = self._os.recv(RAW_READ_SIZE)
+                except BlockingIOError:
+                    if self.outgoing.pending:
+                        self.push()  # what TLS has for the peer goes before the reader waits
+                    raise  # the reader waits for readiness, then calls again
                 if not raw:
                     self._eof = True  # a FIN without close_notify: the end, as Node takes it
                     break
@@ -119,8 +125,16 @@ class TLSChannel:
             parts.append(data)
             got += len(data)
             need_raw = not incoming.pending  # (a record larger than asked for ends the loop)
+        # Decrypted bytes can be left in TLS only when a read filled the caller's size.
+        self._full_read = got >= size
         if self.outgoing.pending:  # a session ticket, a key update's answer
-            self.push()
+            if parts and self.owner is not None:
+                # The data returned now may well be answered at once: that write carries this
+                # along in one segment (two small ones would wait on Nagle and a delayed ACK).
+                # The writer greenlet sends it anyway if nothing is written.
+                self.owner._start_writer()
+            else:
+                self.push()
         if len(parts) == 1:
             return parts[0]
         return b"".join(parts)
@@ -297,7 +311,10 @@ class TLSChannel:
         except _WantRead:
             self.flush()
             return False
-        self.flush()  # our Finished (and, server side, the session tickets)
+        if not (self.tls.server_side and self.incoming.pending):
+            self.flush()  # our Finished (client side), the session tickets (server side)
+        # else: the client's first data came with its Finished: the tickets go with our answer
+        # (see recv), as Node's do -- alone, the answer would wait for their ACK (Nagle).
         self.handshake_done = True
         self.secured.set()
         return True

@@ -198,7 +198,8 @@ class TLSSocket(Socket):
 
     def _flush_queue(self) -> None:
         channel = self._handle
-        if channel.has_backlog and self._state is OPEN:
+        # With writes queued, the first send carries what TLS has pending along (one segment).
+        if channel.has_backlog and not self._queue and self._state is OPEN:
             try:
                 channel.flush()
             except OSError as error:
