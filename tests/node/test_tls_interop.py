@@ -150,6 +150,18 @@ def test_certificate_failures_are_seen_alike(track, certs, node_peer, case):
     assert net.once(again, "error", timeout=5)[0].code == node_result["error"]
 
 
+def stop(proc):
+    """Kill *proc* if it still runs (it may exit, and be reaped, at any moment), wait, close its pipes."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass  # it exited meanwhile
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        pipe.close()
+
+
 @pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
 def test_openssl_s_client_and_s_server(track, certs, tmp_path):
     server = tls_listen(track, certs.server_options(), lambda c: c.pipe(c))
@@ -165,11 +177,7 @@ def test_openssl_s_client_and_s_server(track, certs, tmp_path):
             proc.stdin.close()
             assert proc.wait() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            pipe.close()
+        stop(proc)
 
     proc = gevent.subprocess.Popen(
         [OPENSSL, "s_server", "-accept", "0", "-key", certs.path("key"), "-cert", certs.path("cert"), "-rev",
@@ -192,8 +200,4 @@ def test_openssl_s_client_and_s_server(track, certs, tmp_path):
                 data += net.once(client, "data", timeout=10)[0]
             client.end()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            pipe.close()
+        stop(proc)
