@@ -235,8 +235,8 @@ class TLSSocket(Socket):
                 if options["requestCert"] else ssl.CERT_NONE
         else:
             mode = ssl.CERT_REQUIRED if options["rejectUnauthorized"] else ssl.CERT_NONE
-        server = options["server"]
-        sni = server._sni_callback if server is not None else None
+        server = options["server"]  # a tls.Server's SNI; a net.Server (TLSSocket(conn, {server})) has none
+        sni = getattr(server, "_sni_callback", None)
         return self._secure_context.ssl_context(server_side, mode, options["ALPNProtocols"], sni)
 
     def _secure(self) -> bool:

@@ -5,7 +5,8 @@ test-tls-econnreset.js, test-tls-connect-given-socket.js, test-tls-client-reject
 test-tls-connect-allow-half-open-option.js, test-tls-invoke-queued.js,
 test-tls-add-context.js, test-tls-check-server-identity.js, test-tls-connect-pipe.js,
 test-tls-handshake-error.js, test-tls-getprotocol.js, test-tls-connect-timeout-option.js,
-test-tls-interleave.js.  Node's fixtures
+test-tls-interleave.js, test-tls-pause.js, test-tls-set-encoding.js, test-tls-timeout-server.js,
+test-tls-socket-destroy.js.  Node's fixtures
 (agent1-key.pem, rsa_cert.crt, ...) become trustme certificates (tests/tls_support.py);
 the rest of the directory is listed in NOT_PORTED.md, TLS section.
 """
@@ -472,3 +473,106 @@ def test_interleave(track, certs):
     c = tls_connect(track, port_of(server), {"rejectUnauthorized": False}, on_client_secure)
     net.once(server, "close", timeout=5)
     assert len(received) == len(writes)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-pause.js
+
+
+def test_pause(track, certs, must_call):
+    buf_size = 1024 * 1024
+    state = {"sent": 0, "received": 0, "resumed": False}
+    done = []
+
+    def on_secure(socket):
+        socket.pipe(socket)
+
+    server = tls_listen(track, certs.server_options(), must_call(on_secure))
+
+    def on_client_secure():
+        client.pause()
+
+        def send():
+            ret = client.write(bytes(buf_size))
+            state["sent"] += buf_size
+            if ret is not False:
+                assert state["sent"] < 100 * 1024 * 1024  # max 100MB
+                net.next_tick(send)
+                return
+            state["resumed"] = True
+            client.resume()
+
+        send()
+
+    client = tls_connect(track, {"port": port_of(server), "rejectUnauthorized": False}, must_call(on_client_secure))
+
+    def on_data(data):
+        assert state["resumed"]
+        state["received"] += len(data)
+        if state["received"] >= state["sent"]:
+            client.end()
+            server.close()
+            done.append(True)
+
+    client.on("data", on_data)
+    wait_until(lambda: done, timeout=20, message="the echo of everything sent")
+    assert state["sent"] == state["received"]
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-set-encoding.js
+
+
+def test_set_encoding(track, certs, must_call):
+    message_utf8 = "x\u221aab c"  # contains a UTF8 only character
+    message_ascii = "xb\b\u001aab c"  # the same string above represented with ASCII
+    server = tls_listen(track, certs.server_options(), must_call(lambda socket: socket.end(message_utf8)))
+    client = tls_connect(track, {"port": port_of(server), "rejectUnauthorized": False})
+    buffer = []
+    client.setEncoding("ascii")
+
+    def on_data(d):
+        assert isinstance(d, str)
+        buffer.append(d)
+
+    client.on("data", on_data)
+    client.on("secureConnect", must_call())
+    closed = event_flag(client, "close")
+    assert closed.wait(5)
+    assert client.readyState == "closed"
+    assert "".join(buffer) != message_utf8
+    assert "".join(buffer) == message_ascii
+    server.close()
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-timeout-server.js
+
+
+def test_timeout_server(track, certs, must_call):
+    server = tls_listen(track, certs.server_options(handshakeTimeout=50), must_call.never("secureConnection"))
+    server.on("tlsClientError", must_call(lambda err, conn: (conn.destroy(), server.close())))
+    track.connect({"host": "127.0.0.1", "port": port_of(server)})
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-socket-destroy.js (without its internal _destroySSL())
+
+
+def test_socket_destroy(track, certs, must_call):
+    secure_context = tls.createSecureContext({"key": certs.key, "cert": certs.cert})
+
+    def on_connection(conn):
+        socket = tls.TLSSocket(conn, {"isServer": True, "secureContext": secure_context, "server": server})
+        track.sockets.append(socket)
+        socket.once("data", must_call(lambda data: (socket.destroy(), server.close())))
+
+    server = track.listen(must_call(on_connection))
+
+    def on_secure():
+        client.write("*" * (1 << 20))  # Write more data than fits in a frame.
+        client.on("error", lambda err: client.destroy())  # Server closes connection on us.
+
+    client = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False}, on_secure)
+    net.once(server, "close", timeout=5)
