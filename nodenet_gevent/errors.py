@@ -421,9 +421,13 @@ def openssl_error(error: BaseException) -> TLSError:
         code = "ERR_OSSL_%s_%s" % (library, reason) if library else "ERR_OSSL_" + reason
     else:
         code = "ERR_SSL_UNKNOWN"
-    result = TLSError(code, str(getattr(error, "strerror", None) or error))
-    result.library = library  # type: ignore[attr-defined]
-    result.reason = reason.replace("_", " ").lower()  # type: ignore[attr-defined]
+    text = reason.replace("_", " ").lower()
+    # Node's message is OpenSSL's error string, "error:0A00010B:SSL routines::wrong version number";
+    # stdlib ssl does not give the packed number, the rest is the same.
+    message = "error:%s routines::%s" % (library, text) if reason else str(getattr(error, "strerror", None) or error)
+    result = TLSError(code, message)
+    result.library = "%s routines" % library if library else None  # type: ignore[attr-defined]
+    result.reason = text  # type: ignore[attr-defined]
     result.__cause__ = error
     return result
 

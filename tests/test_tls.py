@@ -363,3 +363,14 @@ def test_unsupported_options_are_refused_by_name(certs):
         options = certs.server_options(**{name: "x"})
         error = raises(TypeError, "ERR_INVALID_ARG_VALUE", lambda o=options: tls.createServer(o))
         assert "stdlib ssl" in str(error)
+
+
+def test_end_before_the_handshake_waits_for_it(track, certs):
+    """end(data) at once: the data and close_notify go after the handshake, the FIN after them."""
+    got = []
+    server = tls_listen(track, certs.server_options(), lambda c: c.on("data", got.append))
+    client = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options())
+    client.end(b"said before the handshake")
+    client.resume()
+    net.once(client, "close", timeout=5)
+    assert b"".join(got) == b"said before the handshake"

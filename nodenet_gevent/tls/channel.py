@@ -240,8 +240,12 @@ class TLSChannel:
         return bool(self._backlog) or bool(self.outgoing.pending)
 
     def shutdown(self, how: int) -> None:
-        """Our FIN: TLS's close_notify, then TCP's."""
-        if self.handshake_done and not self._closed and not self._said_goodbye:
+        """Our FIN: TLS's close_notify, then TCP's -- after the handshake (end() may come before it)."""
+        if not self.handshake_done:
+            self.secured.wait()
+            if not self.handshake_done:
+                raise OSError(9, "closed before the TLS handshake ended")
+        if not self._closed and not self._said_goodbye:
             self._said_goodbye = True
             try:
                 self.tls.unwrap()

@@ -6,12 +6,15 @@ test-tls-connect-allow-half-open-option.js, test-tls-invoke-queued.js,
 test-tls-add-context.js, test-tls-check-server-identity.js, test-tls-connect-pipe.js,
 test-tls-handshake-error.js, test-tls-getprotocol.js, test-tls-connect-timeout-option.js,
 test-tls-interleave.js, test-tls-pause.js, test-tls-set-encoding.js, test-tls-timeout-server.js,
-test-tls-socket-destroy.js.  Node's fixtures
+test-tls-socket-destroy.js, test-tls-no-cert-required.js, test-tls-socket-failed-handshake-emits-error.js,
+test-tls-server-failed-handshake-emits-clienterror.js, test-tls-wrap-econnreset.js,
+test-tls-zero-clear-in.js.  Node's fixtures
 (agent1-key.pem, rsa_cert.crt, ...) become trustme certificates (tests/tls_support.py);
 the rest of the directory is listed in NOT_PORTED.md, TLS section.
 """
 
 import os
+import re
 
 import gevent
 import pytest
@@ -576,3 +579,109 @@ def test_socket_destroy(track, certs, must_call):
 
     client = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False}, on_secure)
     net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-no-cert-required.js
+
+
+def test_no_cert_required(track, must_call):
+    def listen_and_close(server):
+        track.servers.append(server)
+        server.listen(0, "127.0.0.1", must_call(lambda: server.close()))
+        net.once(server, "close", timeout=5)
+
+    listen_and_close(tls.createServer(lambda c: pytest.fail("no connection expected")))
+    listen_and_close(tls.createServer({}))
+    listen_and_close(tls.createServer())
+    # Node's message says "of type object"; ours, as net's, "of type dict".
+    raises(TypeError, "ERR_INVALID_ARG_TYPE", lambda: tls.createServer("this is not valid"),
+           "The \"options\" argument must be of type dict. Received type string ('this is not valid')")
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-socket-failed-handshake-emits-error.js
+
+
+BONKERS = bytes([42]) * 1024
+WRONG_VERSION = re.compile(r"SSL routines:[^:]*:wrong version number")
+
+
+def test_socket_failed_handshake_emits_error(track, must_call):
+    errors = []
+
+    def on_connection(c):
+        def later():
+            s = tls.TLSSocket(c, {"isServer": True, "server": server})
+            track.sockets.append(s)
+            s.on("error", must_call(lambda e: errors.append(e)))
+            s.on("close", lambda *args: (server.close(), s.destroy()))
+
+        gevent.spawn_later(0.2, later)
+
+    server = track.listen(on_connection)
+    c = track.connect({"port": port_of(server), "host": "127.0.0.1"}, lambda: c.write(BONKERS))
+    net.once(server, "close", timeout=5)
+    (e,) = errors
+    assert isinstance(e, Exception)
+    assert WRONG_VERSION.search(str(e)), "Expecting SSL unknown protocol"
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-server-failed-handshake-emits-clienterror.js
+
+
+def test_server_failed_handshake_emits_client_error(track, must_call):
+    seen = []
+    server = tls_listen(track, {})
+    server.on("tlsClientError", must_call(lambda e, socket: (seen.append(e), server.close())))
+    c = track.connect({"port": port_of(server), "host": "127.0.0.1"}, lambda: c.write(BONKERS))
+    net.once(server, "close", timeout=5)
+    (e,) = seen
+    assert isinstance(e, Exception)
+    assert WRONG_VERSION.search(str(e)), "Expecting SSL unknown protocol"
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-wrap-econnreset.js
+
+
+def test_wrap_econnreset(track, must_call):
+    server = track.listen(lambda c: c.end())
+    port = port_of(server)
+    errored = []
+
+    def on_error(e):
+        assert e.code == "ECONNRESET"
+        assert getattr(e, "path", None) is None
+        assert e.host == "127.0.0.1"
+        assert e.port == port
+        assert getattr(e, "localAddress", None) is None
+        server.close()
+        errored.append(True)
+
+    client = tls_connect(track, port, "127.0.0.1")
+    client.once("error", must_call(on_error))
+    closed = event_flag(client, "close")
+    client.on("close", must_call(lambda *args: assert_equal(errored, [True])))
+    assert closed.wait(5)
+    assert not server.listening
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-zero-clear-in.js
+
+
+def test_zero_clear_in(track, certs, must_call):
+    def on_secure(c):
+        gevent.spawn_later(0.02, lambda: (c.end(), server.close()))
+
+    server = tls_listen(track, certs.server_options(), on_secure)
+    conn = tls_connect(track, {"cert": certs.cert, "key": certs.key, "rejectUnauthorized": False,
+                               "port": port_of(server)},
+                       lambda: gevent.spawn_later(0.02, conn.destroy))
+    # SSL_write() call's return value, when called 0 bytes, should not be treated as error.
+    conn.end("")
+    conn.on("error", must_call.never("error"))
+    net.once(server, "close", timeout=5)
+    wait_until(lambda: conn.destroyed, message="the client destroyed")
