@@ -374,3 +374,20 @@ def test_end_before_the_handshake_waits_for_it(track, certs):
     client.resume()
     net.once(client, "close", timeout=5)
     assert b"".join(got) == b"said before the handshake"
+
+
+def test_a_server_side_tls_socket_with_its_own_sni_callback_switches_context(track, certs):
+    other = tls.createSecureContext({"key": certs.other_key, "cert": certs.other_cert})
+
+    def on_connection(plain):
+        secure = tls.TLSSocket(plain, {"isServer": True, "key": certs.key, "cert": certs.cert,
+                                       "SNICallback": lambda name, cb: cb(None, other)})
+        track.sockets.append(secure)
+        secure.on("secure", lambda: secure.end(str(secure.servername).encode()))
+
+    server = track.listen(on_connection)
+    client = tls_connect(track, {"port": server_port(server), "host": "127.0.0.1", "servername": "other.example",
+                                 "ca": certs.ca_pem})
+    net.once(client, "secureConnect", timeout=5)
+    assert client.getPeerCertificate()["subjectaltname"] == "DNS:other.example"
+    assert collect(client) == b"other.example"

@@ -16,13 +16,12 @@ import ssl
 from collections.abc import Mapping
 from typing import Any, Callable, ClassVar
 
-from gevent.event import AsyncResult
-
 from .. import args as _args
 from ..emitter import Listener
 from ..errors import invalid_arg_type
 from ..server import Server as NetServer
 from .context import CONTEXT_OPTIONS, SecureContext
+from .sni import ask, dispatch
 from .socket import TLS_SOCKET_OPTIONS, TLSSocket, _alpn_list, canonical_tls_options
 
 __all__ = ["Server", "create_server", "createServer"]
@@ -74,6 +73,8 @@ class Server(NetServer):
             "checkServerIdentity": None,
             "handshakeTimeout": timeout,
             "server": self,
+            "SNICallback": None,  # (the server's own is self._sni_user, through _sni_callback)
+            "session": None,
         }
         # Build the accepted sockets' stdlib context now: bad settings raise here, not per connection.
         self._server_ssl_context(self._secure_context)
@@ -96,7 +97,7 @@ class Server(NetServer):
         mode = ssl.CERT_NONE
         if tls["requestCert"]:
             mode = ssl.CERT_REQUIRED if tls["rejectUnauthorized"] else ssl.CERT_OPTIONAL
-        return context.ssl_context(True, mode, tls["ALPNProtocols"], self._sni_callback)
+        return context.ssl_context(True, mode, tls["ALPNProtocols"], dispatch)
 
     def add_context(self, hostname: str, context: SecureContext | Mapping[str, Any]) -> None:
         """``server.addContext(hostname, context)``: the context for SNI *hostname* (``*`` wildcards)."""
@@ -111,21 +112,15 @@ class Server(NetServer):
         self._secure_context = self._context_from(canonical_tls_options(options))
         self._server_ssl_context(self._secure_context)
 
-    def _sni_callback(self, tls: ssl.SSLObject, servername: str | None, _context: ssl.SSLContext) -> int | None:
-        """OpenSSL's SNI callback, in the reader greenlet during the handshake: pick the context."""
-        setattr(tls, "nodenet_servername", servername)  # noqa: B010 - read by TLSSocket.servername
-        if not servername:
-            return None
+    def _sni_callback(self, tls: ssl.SSLObject, servername: str) -> int | None:
+        """The chooser of this server's sockets (sni.py): ``SNICallback``, else the ``addContext`` contexts."""
         chosen: SecureContext | None = None
         if self._sni_user is not None:
-            answer: AsyncResult = AsyncResult()
-            self._sni_user(servername, lambda error=None, ctx=None: answer.set((error, ctx)))
-            error, chosen = answer.get()  # the callback may answer later: this greenlet waits
-            if error is not None:
-                setattr(tls, "nodenet_error", error)  # noqa: B010 - the handshake's error
-                return int(ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE)
-            if chosen is not None and not isinstance(chosen, SecureContext):
-                chosen = SecureContext(chosen)
+            given, alert = ask(self._sni_user, servername, tls)
+            if alert is not None:
+                return alert
+            if given is not None:
+                chosen = given if isinstance(given, SecureContext) else SecureContext(given)
         else:
             for pattern, context in self._sni_contexts:
                 if pattern.match(servername):

@@ -37,6 +37,7 @@ from ..errors import (
 from ..loop import next_tick
 from ..socket import Socket
 from ..state import CLOSED, CONNECTING, OPEN
+from . import sni
 from .certificate import certificate_dict, check_server_identity
 from .channel import TLSChannel
 from .context import CONTEXT_OPTIONS, SecureContext
@@ -135,6 +136,7 @@ class TLSSocket(Socket):
         if session is not None and not isinstance(session, TLSSession):
             raise invalid_arg_type("options.session", "a TLSSession (from getSession())", session)
         self._tls = {
+            "SNICallback": options.get("SNICallback"),
             "session": session,
             "isServer": bool(options.get("isServer")),
             "rejectUnauthorized": options.get("rejectUnauthorized") is not False,
@@ -226,6 +228,14 @@ class TLSSocket(Socket):
                                    session=session.ssl_session if session is not None else None)
         except ssl.SSLError as error:
             raise openssl_error(error) from None
+        if server_side:
+            # Its own SNICallback, else its tls.Server's chooser (a net.Server, as in TLSSocket(conn,
+            # {server}), has none).
+            chooser = self._own_sni if options.get("SNICallback") is not None else None
+            if chooser is None:
+                chooser = getattr(options["server"], "_sni_callback", None)
+            if chooser is not None:
+                setattr(tls, "nodenet_sni", chooser)  # noqa: B010 - for sni.dispatch
         return TLSChannel(handle, tls, incoming, outgoing, self)
 
     def _ssl_context(self, server_side: bool) -> ssl.SSLContext:
@@ -235,9 +245,21 @@ class TLSSocket(Socket):
                 if options["requestCert"] else ssl.CERT_NONE
         else:
             mode = ssl.CERT_REQUIRED if options["rejectUnauthorized"] else ssl.CERT_NONE
-        server = options["server"]  # a tls.Server's SNI; a net.Server (TLSSocket(conn, {server})) has none
-        sni = getattr(server, "_sni_callback", None)
-        return self._secure_context.ssl_context(server_side, mode, options["ALPNProtocols"], sni)
+        return self._secure_context.ssl_context(
+            server_side, mode, options["ALPNProtocols"], sni.dispatch if server_side else None
+        )
+
+    def _own_sni(self, tls: ssl.SSLObject, servername: str) -> int | None:
+        """The chooser (sni.py) of a server-side TLSSocket given its own ``SNICallback``."""
+        given, alert = sni.ask(self._tls["SNICallback"], servername, tls)
+        if alert is None and given is not None:
+            chosen = given if isinstance(given, SecureContext) else SecureContext(given)
+            previous, self._secure_context = self._secure_context, chosen
+            try:
+                tls.context = self._ssl_context(True)
+            finally:
+                self._secure_context = previous
+        return alert
 
     def _secure(self) -> bool:
         """In the reader greenlet: take over a wrapped socket, shake hands, check; announce.  True if secure."""

@@ -8,7 +8,7 @@ test-tls-handshake-error.js, test-tls-getprotocol.js, test-tls-connect-timeout-o
 test-tls-interleave.js, test-tls-pause.js, test-tls-set-encoding.js, test-tls-timeout-server.js,
 test-tls-socket-destroy.js, test-tls-no-cert-required.js, test-tls-socket-failed-handshake-emits-error.js,
 test-tls-server-failed-handshake-emits-clienterror.js, test-tls-wrap-econnreset.js,
-test-tls-zero-clear-in.js.  Node's fixtures
+test-tls-zero-clear-in.js, test-tls-snicallback-error.js, test-tls-starttls-server.js.  Node's fixtures
 (agent1-key.pem, rsa_cert.crt, ...) become trustme certificates (tests/tls_support.py);
 the rest of the directory is listed in NOT_PORTED.md, TLS section.
 """
@@ -685,3 +685,39 @@ def test_zero_clear_in(track, certs, must_call):
     conn.on("error", must_call.never("error"))
     net.once(server, "close", timeout=5)
     wait_until(lambda: conn.destroyed, message="the client destroyed")
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-snicallback-error.js
+
+
+@pytest.mark.parametrize("sni_callback", ["fhqwhgads", 42, {}, []])
+def test_sni_callback_must_be_a_function(sni_callback):
+    raises(TypeError, "ERR_INVALID_ARG_TYPE", lambda: tls.createServer({"SNICallback": sni_callback}))
+    raises(TypeError, "ERR_INVALID_ARG_TYPE",
+           lambda: tls.TLSSocket(net.Socket(), {"isServer": True, "SNICallback": sni_callback}))
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-starttls-server.js (without requestOCSP: no OCSP in stdlib ssl)
+
+
+def test_starttls_server_with_its_own_sni_callback(track, certs, must_call):
+    def sni_callback(hostname, callback):
+        assert hostname == "test.test"
+        callback(None, None)
+
+    def on_connection(s):
+        tls_socket = tls.TLSSocket(s, {
+            "isServer": True,
+            "server": server,
+            "secureContext": tls.createSecureContext({"key": certs.key, "cert": certs.cert}),
+            "SNICallback": must_call(sni_callback),
+        })
+        track.sockets.append(tls_socket)
+        tls_socket.on("secure", must_call(lambda: (tls_socket.end(), server.close())))
+
+    server = track.listen(must_call(on_connection))
+    client = tls_connect(track, {"servername": "test.test", "port": port_of(server), "host": "127.0.0.1",
+                                 "rejectUnauthorized": False}, lambda: client.end())
+    net.once(server, "close", timeout=5)
