@@ -21,8 +21,9 @@ from .context import (
     create_secure_context,
     createSecureContext,
 )
+from .options import TLSSession
 from .server import Server, create_server, createServer
-from .socket import TLSSession, TLSSocket, connect
+from .socket import TLSSocket, connect
 
 __all__ = [
     "TLSSocket",

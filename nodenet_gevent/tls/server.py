@@ -21,8 +21,9 @@ from ..emitter import Listener
 from ..errors import invalid_arg_type
 from ..server import Server as NetServer
 from .context import CONTEXT_OPTIONS, SecureContext
+from .options import TLS_SOCKET_OPTIONS, alpn_list, canonical_tls_options
 from .sni import ask, dispatch
-from .socket import TLS_SOCKET_OPTIONS, TLSSocket, _alpn_list, canonical_tls_options
+from .socket import TLSSocket
 
 __all__ = ["Server", "create_server", "createServer"]
 
@@ -68,7 +69,7 @@ class Server(NetServer):
             "isServer": True,
             "rejectUnauthorized": options.get("rejectUnauthorized") is not False,
             "requestCert": bool(options.get("requestCert")),
-            "ALPNProtocols": _alpn_list(alpn) if alpn is not None else None,
+            "ALPNProtocols": alpn_list(alpn) if alpn is not None else None,
             "servername": None,
             "checkServerIdentity": None,
             "handshakeTimeout": timeout,

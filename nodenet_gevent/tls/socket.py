@@ -41,39 +41,14 @@ from . import sni
 from .certificate import certificate_dict, check_server_identity
 from .channel import TLSChannel
 from .context import CONTEXT_OPTIONS, SecureContext
+from .options import MISSING, TLS_SOCKET_OPTIONS, TLSSession, alpn_list, canonical_tls_options, standard_name
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .server import Server
 
-__all__ = ["TLSSocket", "TLSSession", "connect", "TLS_SOCKET_OPTIONS", "CLIENT_OPTIONS"]
-
-#: What a TLSSocket takes besides net.Socket's options.
-TLS_SOCKET_OPTIONS = (
-    "isServer", "server", "secureContext", "requestCert", "rejectUnauthorized", "ALPNProtocols",
-    "SNICallback", "session", "requestOCSP", "servername", "checkServerIdentity", "enableTrace",
-    "handshakeTimeout", "minDHSize",
-) + CONTEXT_OPTIONS
-
-#: ``tls.connect()``'s own options (the rest are ``net.connect()``'s).
-CLIENT_OPTIONS = TLS_SOCKET_OPTIONS
-
-_MISSING = {"requestOCSP": "OCSP stapling", "enableTrace": "handshake tracing"}
-
-_CAMEL = {
-    "is_server": "isServer", "secure_context": "secureContext", "request_cert": "requestCert",
-    "reject_unauthorized": "rejectUnauthorized", "alpn_protocols": "ALPNProtocols", "sni_callback": "SNICallback",
-    "check_server_identity": "checkServerIdentity", "handshake_timeout": "handshakeTimeout",
-    "min_version": "minVersion", "max_version": "maxVersion", "ecdh_curve": "ecdhCurve",
-    "honor_cipher_order": "honorCipherOrder", "secure_options": "secureOptions",
-}
-
-
-def canonical_tls_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """snake_case TLS option names in Node's spelling (net's are renamed by ``args.canonical_options``)."""
-    return _args.canonical_options({_CAMEL.get(key, key): value for key, value in options.items()})
-
+__all__ = ["TLSSocket", "connect"]
 
 class TLSSocket(Socket):
     """Node's ``tls.TLSSocket``: ``TLSSocket(socket=None, options=None)``.
@@ -120,14 +95,14 @@ class TLSSocket(Socket):
             raise invalid_arg_type("options.secureContext", "an instance of SecureContext", context)
         alpn = options.get("ALPNProtocols")
         if alpn is not None:
-            alpn = _alpn_list(alpn)
+            alpn = alpn_list(alpn)
         for name in ("checkServerIdentity", "SNICallback"):
             if options.get(name) is not None and not callable(options[name]):
                 raise invalid_arg_type("options.%s" % name, "of type function", options[name])
         for name in ("requestOCSP", "enableTrace"):
             if options.get(name):
                 raise ERR_INVALID_ARG_VALUE("property", "options.%s" % name,
-                                            "is not supported by tls: stdlib ssl has no %s" % _MISSING[name],
+                                            "is not supported by tls: stdlib ssl has no %s" % MISSING[name],
                                             options[name])
         if options.get("minDHSize") is not None:
             raise ERR_INVALID_ARG_VALUE("property", "options.minDHSize",
@@ -452,7 +427,7 @@ class TLSSocket(Socket):
         if cipher is None:
             return None
         name, version, _bits = cipher
-        return {"name": name, "standardName": _standard_name(name), "version": version}
+        return {"name": name, "standardName": standard_name(name), "version": version}
 
     def get_session(self) -> TLSSession | None:
         """The session to resume with ``connect({'session': ...})``; ``None`` before there is one.
@@ -488,55 +463,6 @@ class TLSSocket(Socket):
     isSessionReused = is_session_reused
     setServername = set_servername
     disableRenegotiation = disable_renegotiation
-
-
-class TLSSession:
-    """What ``getSession()`` returns and the ``session`` option takes (Node's is a Buffer).
-
-    ``ssl_session`` is the stdlib ``ssl.SSLSession``; ``context`` the stdlib context that
-    made it, which a resumed connection uses (stdlib ``ssl`` resumes only there).
-    """
-
-    __slots__ = ("ssl_session", "context")
-
-    def __init__(self, ssl_session: ssl.SSLSession, context: ssl.SSLContext) -> None:
-        self.ssl_session = ssl_session
-        self.context = context
-
-    def __repr__(self) -> str:
-        return "<TLSSession %s>" % self.ssl_session.id.hex()[:16]
-
-
-def _standard_name(name: str) -> str:
-    """OpenSSL's cipher name -> IANA's (Node's ``standardName``): the same for TLS 1.3's suites."""
-    if name.startswith("TLS_"):
-        return name
-    parts = name.split("-")
-    kx = {"ECDHE": "ECDHE", "DHE": "DHE"}.get(parts[0], "")
-    if not kx:
-        return name
-    auth = parts[1] if parts[1] in ("RSA", "ECDSA") else "RSA"
-    rest = parts[2:] if parts[1] in ("RSA", "ECDSA") else parts[1:]
-    bulk = "_".join(rest)
-    bulk = bulk.replace("AES128", "AES_128").replace("AES256", "AES_256").replace("GCM_", "GCM_")
-    if bulk.endswith("CHACHA20_POLY1305"):
-        return "TLS_%s_%s_WITH_CHACHA20_POLY1305_SHA256" % (kx, auth)
-    hash_part = bulk.rsplit("_", 1)
-    return "TLS_%s_%s_WITH_%s_%s" % (kx, auth, hash_part[0], hash_part[1]) if len(hash_part) == 2 else name
-
-
-def _alpn_list(value: object) -> list[str]:
-    """``ALPNProtocols``: a list of str/bytes (or Node's wire-format Buffer)."""
-    if isinstance(value, (bytes, bytearray)) and value and value[0] < len(value):
-        names, pos = [], 0
-        while pos < len(value):
-            length = value[pos]
-            names.append(bytes(value[pos + 1:pos + 1 + length]).decode("ascii"))
-            pos += 1 + length
-        return names
-    if not isinstance(value, (list, tuple)):
-        raise invalid_arg_type("options.ALPNProtocols", "an Array, Buffer or TypedArray", value)
-    return [item.decode("ascii") if isinstance(item, (bytes, bytearray)) else str(item) for item in value]
 
 
 def connect(*args: Any, **kwargs: Any) -> TLSSocket:
