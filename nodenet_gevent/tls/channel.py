@@ -57,7 +57,7 @@ class TLSChannel:
     __slots__ = (
         "raw", "_os", "_sock", "_wait", "_read_event", "_write_event", "tls", "incoming", "outgoing",
         "_backlog", "_send_lock", "secured", "handshake_done", "_eof", "owner", "_closed",
-        "_said_goodbye", "_full_read",
+        "_said_goodbye", "_full_read", "_hold_tickets",
     )
 
     def __init__(self, raw: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
@@ -79,6 +79,7 @@ class TLSChannel:
         self._closed = False
         self._said_goodbye = False  # our close_notify went
         self._full_read = False  # the last recv() filled its size: TLS may hold decrypted bytes
+        self._hold_tickets = False  # server side, just secure: the tickets wait for the first exchange
 
     # ------------------------------------------------------------------
     # the read side (the reader greenlet)
@@ -102,7 +103,7 @@ class TLSChannel:
                 try:
                     raw = self._os.recv(RAW_READ_SIZE)
                 except BlockingIOError:
-                    if self.outgoing.pending:
+                    if self.outgoing.pending and not self._hold_tickets:
                         self.push()  # what TLS has for the peer goes before the reader waits
                     raise  # the reader waits for readiness, then calls again
                 if not raw:
@@ -127,6 +128,7 @@ class TLSChannel:
             need_raw = not incoming.pending  # (a record larger than asked for ends the loop)
         # Decrypted bytes can be left in TLS only when a read filled the caller's size.
         self._full_read = got >= size
+        self._hold_tickets = False
         if self.outgoing.pending:  # a session ticket, a key update's answer
             if parts and self.owner is not None:
                 # The data returned now may well be answered at once: that write carries this
@@ -160,6 +162,7 @@ class TLSChannel:
         """``write()``'s fast path: all of *data* encrypted and handed on, or 0 (queue it)."""
         if not self.handshake_done or self._backlog or self._send_lock.locked():
             return 0
+        self._hold_tickets = False
         try:
             self.tls.write(data)
         except ssl.SSLError as error:
@@ -182,6 +185,7 @@ class TLSChannel:
             self.secured.wait()
             if not self.handshake_done:
                 raise OSError(9, "closed before the TLS handshake ended")
+        self._hold_tickets = False
         self._write_plain(data)
         self.flush()
 
@@ -315,10 +319,14 @@ class TLSChannel:
         except _WantRead:
             self.flush()
             return False
-        if not (self.tls.server_side and self.incoming.pending):
-            self.flush()  # our Finished (client side), the session tickets (server side)
-        # else: the client's first data came with its Finished: the tickets go with our answer
-        # (see recv), as Node's do -- alone, the answer would wait for their ACK (Nagle).
+        if self.tls.server_side and self.tls.version() == "TLSv1.3":
+            # All that is left to send is the session tickets: they wait for our first answer,
+            # or for the client's first data (see recv), and go with it in one segment, as
+            # Node's do: sent alone, the answer after them would wait for their ACK (Nagle
+            # against the client's delayed ACK).  (TLS 1.2's server Finished goes now.)
+            self._hold_tickets = True
+        else:
+            self.flush()  # our Finished
         self.handshake_done = True
         self.secured.set()
         return True
