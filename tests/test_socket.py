@@ -766,3 +766,31 @@ def test_run_outside_main_greenlet_is_a_clear_error():
     g = gevent.spawn(net.run)
     g.join(timeout=5)
     assert isinstance(g.exception, net.NodeError) and g.exception.code == "ERR_INVALID_STATE"
+
+
+# ---------------------------------------------------------------------------
+# net.once(): the first emission decides
+
+
+def test_once_raises_an_error_followed_by_close_in_the_same_run(track):
+    from conftest import refused_port
+
+    with refused_port() as port:
+        sock = track.connect(port, "127.0.0.1")
+        # The reader emits 'error' then 'close' without yielding in between.
+        with pytest.raises(ConnectionRefusedError) as caught:
+            net.once(sock, "close", timeout=5)
+    assert caught.value.code == "ECONNREFUSED"
+
+
+def test_once_returns_the_first_of_two_emissions():
+    emitter = net.Socket()
+
+    def emit_twice():
+        emitter.emit("custom", 1)
+        emitter.emit("custom", 2)
+        emitter.emit("error", ValueError("after the event: not ours"))
+
+    emitter.on("error", lambda error: None)
+    gevent.spawn(emit_twice)
+    assert net.once(emitter, "custom", timeout=5) == (1,)
