@@ -51,6 +51,7 @@ __all__ = [
     "os_error",
     "lookup_error",
     "invalid_arg_type",
+    "invalid_address_family",
     "describe",
     "error_code",
 ]
@@ -139,6 +140,8 @@ ERR_ASYNC_LISTENER = E(
 )
 ERR_ILLEGAL_CONSTRUCTOR = E("ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor", NodeTypeError)
 ERR_INVALID_ADDRESS = E("ERR_INVALID_ADDRESS", "Invalid socket address", NodeValueError)
+# A lookup answered a family that is neither 4 nor 6: (family, host, port); see invalid_address_family().
+ERR_INVALID_ADDRESS_FAMILY = E("ERR_INVALID_ADDRESS_FAMILY", "Invalid address family: %s %s:%s", NodeValueError)
 ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)
 ERR_INVALID_HANDLE_TYPE = E("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent", NodeTypeError)
 ERR_INVALID_IP_ADDRESS = E("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", NodeValueError)
@@ -168,6 +171,14 @@ ERR_STREAM_WRITE_AFTER_END = E("ERR_STREAM_WRITE_AFTER_END", "write after end")
 # write(str, 'buffer'): Node's ERR_INVALID_ARG_TYPE with the stream base's own message.
 ERR_STR_AS_BUFFER = E("ERR_INVALID_ARG_TYPE", "Second argument must be a buffer", NodeTypeError)
 ERR_UNKNOWN_ENCODING = E("ERR_UNKNOWN_ENCODING", "Unknown encoding: %s", NodeValueError)
+
+
+def invalid_address_family(family: object, host: object, port: object) -> NodeError:
+    """Node's ``ERR_INVALID_ADDRESS_FAMILY``, with the ``host`` and ``port`` attributes Node gives it."""
+    error = ERR_INVALID_ADDRESS_FAMILY("undefined" if family is None else family, host, port)
+    error.host = host  # type: ignore[attr-defined]
+    error.port = port  # type: ignore[attr-defined]
+    return error
 
 
 def describe(value: object) -> str:
@@ -273,9 +284,9 @@ class AggregateError(OSError):
     """Every connection attempt failed (Happy Eyeballs): Node's ``AggregateError``.
 
     ``errors`` holds each attempt's error in order; ``code``, ``errno`` and
-    ``syscall`` are the last one's (so ``except ConnectionRefusedError`` does not
-    match it, but ``except OSError`` does, and ``code`` reads as Node's).  Node's
-    message is empty; ours lists the attempts.
+    ``syscall`` are the first one's, as Node's ``code`` is (so ``except
+    ConnectionRefusedError`` does not match it, but ``except OSError`` does).
+    Node's message is empty; ours lists the attempts.
     """
 
     errors: list[BaseException]
@@ -284,13 +295,13 @@ class AggregateError(OSError):
     name = "AggregateError"
 
     def __init__(self, errors: list[BaseException]) -> None:
-        last = errors[-1]
-        super().__init__(getattr(last, "errno", None), "All connection attempts failed")
+        first = errors[0]
+        super().__init__(getattr(first, "errno", None), "All connection attempts failed")
         self.errors = list(errors)
-        self.code = getattr(last, "code", "UNKNOWN")
-        self.syscall = getattr(last, "syscall", None)
+        self.code = getattr(first, "code", "UNKNOWN")
+        self.syscall = getattr(first, "syscall", None)
         self.message = "All connection attempts failed: " + ", ".join(str(error) for error in errors)
-        self.__cause__ = last
+        self.__cause__ = errors[-1]
 
     def __str__(self) -> str:
         return self.message

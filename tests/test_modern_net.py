@@ -117,7 +117,7 @@ def test_a_refused_address_then_the_next_family_connects(track, must_call):
         net.once(client, "connect", timeout=5)
     finally:
         refused.close()
-    assert lookup.calls == [("example.test", {"hints": 0, "all": True})]
+    assert lookup.calls == [("example.test", {"hints": stdlib_socket.AI_ADDRCONFIG, "all": True})]  # Node's
     assert attempts == [("::1", port, 6), ("127.0.0.1", port, 4)]
     assert [(a, p, f, e.code) for a, p, f, e in failures] == [("::1", port, 6, "ECONNREFUSED")]
     assert client.autoSelectFamilyAttemptedAddresses == ["::1:%d" % port, "127.0.0.1:%d" % port]
@@ -161,8 +161,42 @@ def test_without_auto_select_family_only_the_first_address_is_tried(track, close
     flag = event_flag(client, "error")
     assert flag.wait(5)
     assert str(flag.args[0]) == "connect ECONNREFUSED 127.0.0.1:%d" % port
-    assert lookup.calls == [("example.test", {"hints": 0})]
+    assert lookup.calls == [("example.test", {"hints": stdlib_socket.AI_ADDRCONFIG})]
     assert client.autoSelectFamilyAttemptedAddresses is None
+
+
+def test_the_aggregate_error_has_the_first_attempts_code(track, silent_address, closed_port):
+    # Node's NodeAggregateError: code = errors[0].code (here the timeout, then a refusal).
+    silent = silent_address(closed_port)
+    lookup = fixed_lookup((silent[0], 4), ("127.0.0.1", 4))
+    client = track.connect({"host": "example.test", "port": closed_port, "lookup": lookup,
+                            "autoSelectFamilyAttemptTimeout": 20})
+    with pytest.raises(net.AggregateError) as caught:
+        net.once(client, "close", timeout=5)
+    assert [e.code for e in caught.value.errors] == ["ETIMEDOUT", "ECONNREFUSED"]
+    assert caught.value.code == "ETIMEDOUT" and caught.value.errno == caught.value.errors[0].errno
+
+
+@pytest.mark.parametrize("options, flags", [
+    ({}, stdlib_socket.AI_ADDRCONFIG),
+    ({"autoSelectFamily": False}, stdlib_socket.AI_ADDRCONFIG),
+    ({"family": 4}, 0),
+    ({"hints": stdlib_socket.AI_V4MAPPED}, stdlib_socket.AI_V4MAPPED),
+])
+def test_the_system_lookup_gets_nodes_hints(track, monkeypatch, closed_port, options, flags):
+    from nodenet_gevent import lookup
+
+    real, asked = lookup._system_getaddrinfo, []
+
+    def getaddrinfo(host, port, family, type, proto, flags=0):
+        asked.append((host, flags))
+        return real(host, port, family, type, proto, flags)
+
+    monkeypatch.setattr(lookup, "_system_getaddrinfo", getaddrinfo)
+    client = track.connect({"host": "localhost", "port": closed_port, **options})
+    client.on("error", lambda error: None)
+    assert event_flag(client, "close").wait(5)
+    assert asked == [("localhost", flags)]
 
 
 @pytest.mark.parametrize("options, code", [
@@ -247,7 +281,8 @@ def test_signal_already_aborted_fails_after_connect_returns(track, closed_port):
     client = track.connect({"port": closed_port, "host": "127.0.0.1", "signal": controller.signal})
     errors = []
     client.on("error", errors.append)  # after connect() returned: not missed
-    net.once(client, "close", timeout=5)
+    with pytest.raises(net.AbortError):  # 'error' comes before 'close'
+        net.once(client, "close", timeout=5)
     check_abort_error(errors[0], controller.signal.reason)
     assert errors[0].cause.name == "AbortError"
 
@@ -260,7 +295,8 @@ def test_abort_while_connecting(track, silent_address):
     errors = []
     client.on("error", errors.append)
     gevent.spawn_later(0.05, controller.abort, "changed my mind")
-    net.once(client, "close", timeout=5)
+    with pytest.raises(net.AbortError):  # 'error' comes before 'close'
+        net.once(client, "close", timeout=5)
     check_abort_error(errors[0])
     assert errors[0].cause == "changed my mind"
 
@@ -273,7 +309,8 @@ def test_abort_after_connected_destroys_and_lets_go_of_the_signal(track):
     errors = []
     client.on("error", errors.append)
     controller.abort()
-    net.once(client, "close", timeout=5)
+    with pytest.raises(net.AbortError):  # 'error' comes before 'close'
+        net.once(client, "close", timeout=5)
     check_abort_error(errors[0])
     other = net.AbortController()
     clean = track.connect({"port": server.address()["port"], "host": "127.0.0.1", "signal": other.signal})
