@@ -100,10 +100,14 @@ class Connecting(SocketBase):
         handle = self._handle  # a descriptor given as Socket({'fd': n}), if any
         if handle is None or handle.family != _stdlib_socket.AF_UNIX:
             handle = self._handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
+        self.emit("connectionAttempt", path, None, None)  # (Node's: no port, no family for a path)
         try:
             handle.connect(path)
         except OSError as error:
-            raise os_error(error, "connect", path) from error
+            failure = os_error(error, "connect", path)
+            if self._state is not CLOSED:
+                self.emit("connectionAttemptFailed", path, None, None, failure)
+            raise failure from error
         return handle
 
     def _connect_tcp(self, target: TcpTarget) -> Any:

@@ -199,6 +199,24 @@ def test_the_system_lookup_gets_nodes_hints(track, monkeypatch, closed_port, opt
     assert asked == [("localhost", flags)]
 
 
+def test_a_unix_path_connect_emits_the_attempt_events(track, tmp_path):
+    # Node's internalConnect: ('connectionAttempt'|'connectionAttemptFailed', path, undefined, undefined[, err])
+    missing = str(tmp_path / "nobody.sock")
+    client = track.connect(missing)
+    events = []
+    client.on("connectionAttempt", lambda *a: events.append(("attempt",) + a))
+    client.on("connectionAttemptFailed", lambda *a: events.append(("failed",) + a[:3] + (a[3].code,)))
+    with pytest.raises(FileNotFoundError):
+        net.once(client, "close", timeout=5)
+    assert events == [("attempt", missing, None, None), ("failed", missing, None, None, "ENOENT")]
+    server, path = track.listen_unix(lambda c: c.end())
+    client = track.connect(path)
+    attempts = []
+    client.on("connectionAttempt", lambda *a: attempts.append(a))
+    net.once(client, "connect", timeout=5)
+    assert attempts == [(path, None, None)]
+
+
 @pytest.mark.parametrize("options, code", [
     ({"autoSelectFamily": 1}, "ERR_INVALID_ARG_TYPE"),
     ({"autoSelectFamilyAttemptTimeout": "x"}, "ERR_INVALID_ARG_TYPE"),
