@@ -3,6 +3,7 @@ and unknown options refused -- over loopback only (several addresses come from t
 option; an address that never answers is a listener whose accept queue is full).
 """
 
+import errno
 import hashlib
 import os
 import socket as stdlib_socket
@@ -163,6 +164,32 @@ def test_without_auto_select_family_only_the_first_address_is_tried(track, close
     assert str(flag.args[0]) == "connect ECONNREFUSED 127.0.0.1:%d" % port
     assert lookup.calls == [("example.test", {"hints": stdlib_socket.AI_ADDRCONFIG})]
     assert client.autoSelectFamilyAttemptedAddresses is None
+
+
+def test_a_family_this_machine_lacks_fails_only_its_attempt(track, monkeypatch, must_call):
+    # Node's connect6 on a machine without IPv6: EAFNOSUPPORT for that attempt, the next one
+    # goes on.  Here socket(AF_INET6) is what fails; no IPv6-less machine is at hand, so
+    # connecting.py is given a socket() that refuses the family as such a kernel does.
+    from nodenet_gevent import connecting
+
+    real = connecting.gsocket
+
+    class NoIPv6:
+        @staticmethod
+        def socket(family, *args):
+            if family == stdlib_socket.AF_INET6:
+                raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+            return real.socket(family, *args)
+
+    server = track.listen(lambda c: c.end())
+    port = server.address()["port"]
+    monkeypatch.setattr(connecting, "gsocket", NoIPv6)
+    client = track.connect({"host": "example.test", "port": port, "lookup": fixed_lookup(("::1", 6), ("127.0.0.1", 4))})
+    failures = []
+    client.on("connectionAttemptFailed", lambda *a: failures.append(a[:3] + (a[3].code, str(a[3]))))
+    net.once(client, "connect", timeout=5)
+    assert failures == [("::1", port, 6, "EAFNOSUPPORT", "connect EAFNOSUPPORT ::1:%d" % port)]
+    assert client.autoSelectFamilyAttemptedAddresses == ["::1:%d" % port, "127.0.0.1:%d" % port]
 
 
 def test_the_aggregate_error_has_the_first_attempts_code(track, silent_address, closed_port):
