@@ -100,10 +100,14 @@ class Connecting(SocketBase):
         handle = self._handle  # a descriptor given as Socket({'fd': n}), if any
         if handle is None or handle.family != _stdlib_socket.AF_UNIX:
             handle = self._handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
+        self.emit("connectionAttempt", path, None, None)  # (Node's: no port, no family for a path)
         try:
             handle.connect(path)
         except OSError as error:
-            raise os_error(error, "connect", path) from error
+            failure = os_error(error, "connect", path)
+            if self._state is not CLOSED:
+                self.emit("connectionAttemptFailed", path, None, None, failure)
+            raise failure from error
         return handle
 
     def _connect_tcp(self, target: TcpTarget) -> Any:
@@ -162,15 +166,26 @@ class Connecting(SocketBase):
         for index, (family, address) in enumerate(addresses):
             self._refuse_blocked(address, family)
             version = 6 if family == _stdlib_socket.AF_INET6 else 4
-            handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
-            try:  # as Node: a local port that cannot be bound fails this attempt, with no event
-                self._bind_local(handle, family, None, target.local_port)
-            except OSError as error:
-                handle.close()
-                errors.append(error)
-                continue
+            try:
+                handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
+            except OSError as error:  # no such family here (IPv6 on a machine without): this attempt fails
+                unmade: BaseException | None = os_error(error, "connect", address, port)
+            else:
+                unmade = None
+                try:  # as Node: a local port that cannot be bound fails this attempt, with no event
+                    self._bind_local(handle, family, None, target.local_port)
+                except OSError as error:
+                    handle.close()
+                    errors.append(error)
+                    continue
             attempted.append("%s:%s" % (address, port))
             self.emit("connectionAttempt", address, port, version)
+            if unmade is not None:
+                errors.append(unmade)
+                self.emit("connectionAttemptFailed", address, port, version, unmade)
+                if self._state is CLOSED:
+                    return None
+                continue
             if self._state is CLOSED:
                 handle.close()
                 return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _socket
 import socket as _stdlib_socket
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -153,8 +154,8 @@ class ConnectFailure(Exception):
 def lookup_options(target: TcpTarget, all_addresses: bool) -> dict[str, Any]:
     """What Node's connect() gives its lookup: ``hints``, ``family`` if the caller gave one, ``all``.
 
-    As Node (but on Windows), a lookup for either family with no hints asks
-    for ``AI_ADDRCONFIG``: only the families this machine has addresses of.
+    As Node does (but on Windows), a lookup for either family with no hints
+    asks for ``AI_ADDRCONFIG``: only the families this machine has addresses of.
     """
     family = target.family
     options: dict[str, Any] = {"hints": target.hints}
@@ -163,7 +164,7 @@ def lookup_options(target: TcpTarget, all_addresses: bool) -> dict[str, Any]:
     else:
         if target.family_given:
             options["family"] = 0
-        if not target.hints:
+        if not target.hints and sys.platform != "win32":
             options["hints"] = _stdlib_socket.AI_ADDRCONFIG
     if all_addresses:
         options["all"] = True

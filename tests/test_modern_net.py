@@ -3,6 +3,7 @@ and unknown options refused -- over loopback only (several addresses come from t
 option; an address that never answers is a listener whose accept queue is full).
 """
 
+import errno
 import hashlib
 import os
 import socket as stdlib_socket
@@ -165,6 +166,32 @@ def test_without_auto_select_family_only_the_first_address_is_tried(track, close
     assert client.autoSelectFamilyAttemptedAddresses is None
 
 
+def test_a_family_this_machine_lacks_fails_only_its_attempt(track, monkeypatch, must_call):
+    # Node's connect6 on a machine without IPv6: EAFNOSUPPORT for that attempt, the next one
+    # goes on.  Here socket(AF_INET6) is what fails; no IPv6-less machine is at hand, so
+    # connecting.py is given a socket() that refuses the family as such a kernel does.
+    from nodenet_gevent import connecting
+
+    real = connecting.gsocket
+
+    class NoIPv6:
+        @staticmethod
+        def socket(family, *args):
+            if family == stdlib_socket.AF_INET6:
+                raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+            return real.socket(family, *args)
+
+    server = track.listen(lambda c: c.end())
+    port = server.address()["port"]
+    monkeypatch.setattr(connecting, "gsocket", NoIPv6)
+    client = track.connect({"host": "example.test", "port": port, "lookup": fixed_lookup(("::1", 6), ("127.0.0.1", 4))})
+    failures = []
+    client.on("connectionAttemptFailed", lambda *a: failures.append(a[:3] + (a[3].code, str(a[3]))))
+    net.once(client, "connect", timeout=5)
+    assert failures == [("::1", port, 6, "EAFNOSUPPORT", "connect EAFNOSUPPORT ::1:%d" % port)]
+    assert client.autoSelectFamilyAttemptedAddresses == ["::1:%d" % port, "127.0.0.1:%d" % port]
+
+
 def test_the_aggregate_error_has_the_first_attempts_code(track, silent_address, closed_port):
     # Node's NodeAggregateError: code = errors[0].code (here the timeout, then a refusal).
     silent = silent_address(closed_port)
@@ -197,6 +224,24 @@ def test_the_system_lookup_gets_nodes_hints(track, monkeypatch, closed_port, opt
     client.on("error", lambda error: None)
     assert event_flag(client, "close").wait(5)
     assert asked == [("localhost", flags)]
+
+
+def test_a_unix_path_connect_emits_the_attempt_events(track, tmp_path):
+    # Node's internalConnect: ('connectionAttempt'|'connectionAttemptFailed', path, undefined, undefined[, err])
+    missing = str(tmp_path / "nobody.sock")
+    client = track.connect(missing)
+    events = []
+    client.on("connectionAttempt", lambda *a: events.append(("attempt",) + a))
+    client.on("connectionAttemptFailed", lambda *a: events.append(("failed",) + a[:3] + (a[3].code,)))
+    with pytest.raises(FileNotFoundError):
+        net.once(client, "close", timeout=5)
+    assert events == [("attempt", missing, None, None), ("failed", missing, None, None, "ENOENT")]
+    server, path = track.listen_unix(lambda c: c.end())
+    client = track.connect(path)
+    attempts = []
+    client.on("connectionAttempt", lambda *a: attempts.append(a))
+    net.once(client, "connect", timeout=5)
+    assert attempts == [(path, None, None)]
 
 
 @pytest.mark.parametrize("options, code", [
