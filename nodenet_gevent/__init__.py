@@ -18,7 +18,7 @@ from .abort import AbortController, AbortError, AbortSignal
 from .blocklist import BlockList
 from .emitter import Listener
 from .encodings import Chunk
-from .errors import AggregateError, NodeError, NodeTypeError, NodeValueError
+from .errors import AggregateError, NodeError, NodeTypeError, NodeValueError, ProxyProtocolError
 from .ip import is_ip, is_ipv4, is_ipv6, isIP, isIPv4, isIPv6
 from .lookup import (
     get_default_auto_select_family,
@@ -50,6 +50,7 @@ __all__ = [
     "NodeTypeError",
     "NodeValueError",
     "AggregateError",
+    "ProxyProtocolError",
     "set_error_reporter",
     "getDefaultAutoSelectFamily",
     "get_default_auto_select_family",

@@ -361,6 +361,7 @@ class TcpTarget(NamedTuple):
     hints: int = 0
     auto_select_family: bool | None = None  # None: net.getDefaultAutoSelectFamily()
     attempt_timeout: int | None = None  # ms; None: net.getDefaultAutoSelectFamilyAttemptTimeout()
+    family_given: bool = False  # options.family was there (0 included): the lookup is told it
 
 
 class PathTarget(NamedTuple):
@@ -387,6 +388,7 @@ def connect_target(options: Mapping[str, Any]) -> ConnectTarget:
     host = options.get("host")
     if host is not None and not isinstance(host, str):
         raise invalid_arg_type("hostname", "of type string", host)
+    family_given = options.get("family") is not None
     family = options.get("family") or 0
     if family == "IPv4" or family == "IPv6":  # as address() reports it
         family = int(family[3])
@@ -408,7 +410,7 @@ def connect_target(options: Mapping[str, Any]) -> ConnectTarget:
         hints = 0
     elif isinstance(hints, bool) or not isinstance(hints, _Integral):
         raise invalid_arg_type("options.hints", "of type number", hints)
-    elif hints & ~_VALID_HINTS:
+    elif hints & ~_VALID_HINTS and lookup is None:  # the user's own lookup is given them as they are (Node)
         raise ERR_INVALID_ARG_VALUE.value_error("property", "options.hints", "is invalid", hints)
     auto_select = options.get("autoSelectFamily")
     if auto_select is not None and not isinstance(auto_select, bool):
@@ -418,7 +420,7 @@ def connect_target(options: Mapping[str, Any]) -> ConnectTarget:
         attempt_timeout = attempt_timeout_ms(attempt_timeout, "options.autoSelectFamilyAttemptTimeout")
     return TcpTarget(
         host or "localhost", port, _FAMILIES[family], local_address, local_port,
-        lookup, int(hints), auto_select, attempt_timeout,
+        lookup, int(hints), auto_select, attempt_timeout, family_given,
     )
 
 

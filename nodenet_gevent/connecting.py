@@ -23,7 +23,7 @@ from ._gevent import set_ref
 from .args import ConnectTarget, PathTarget, TcpTarget
 from .errors import ERR_IP_BLOCKED, ERR_SOCKET_CONNECTED, AggregateError, os_error
 from .ip import is_ip
-from .lookup import ConnectFailure, defaults, interleave, look_up, resolve
+from .lookup import ConnectFailure, defaults, look_up, resolve
 from .loop import next_tick
 from .state import CLOSED, CONNECTING, OPEN, SocketBase
 
@@ -100,10 +100,14 @@ class Connecting(SocketBase):
         handle = self._handle  # a descriptor given as Socket({'fd': n}), if any
         if handle is None or handle.family != _stdlib_socket.AF_UNIX:
             handle = self._handle = gsocket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
+        self.emit("connectionAttempt", path, None, None)  # (Node's: no port, no family for a path)
         try:
             handle.connect(path)
         except OSError as error:
-            raise os_error(error, "connect", path) from error
+            failure = os_error(error, "connect", path)
+            if self._state is not CLOSED:
+                self.emit("connectionAttemptFailed", path, None, None, failure)
+            raise failure from error
         return handle
 
     def _connect_tcp(self, target: TcpTarget) -> Any:
@@ -116,13 +120,24 @@ class Connecting(SocketBase):
             if found is None or self._state is CLOSED:
                 return None
             addresses = found
-        if self._auto_select(target) and len(addresses) > 1:
-            return self._connect_in_turn(interleave(addresses), target)
+        if len(addresses) > 1:  # (only an 'all' lookup answers more than one)
+            return self._connect_in_turn(addresses, target)
         family, address = addresses[0]
         self._refuse_blocked(address, family)
         handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
         try:
-            self._connect_one(handle, family, address, port, target)
+            self._bind_local(handle, family, target.local_address, target.local_port)
+            version = 6 if family == _stdlib_socket.AF_INET6 else 4
+            self.emit("connectionAttempt", address, port, version)
+            if self._state is CLOSED:
+                handle.close()
+                return None
+            try:
+                self._connect_one(handle, family, address, port)
+            except OSError as error:
+                if self._state is not CLOSED and getattr(error, "errno", None) != errno.EINVAL:
+                    self.emit("connectionAttemptFailed", address, port, version, error)
+                raise
         except OSError:
             handle.close()
             if self._state is CLOSED:
@@ -133,8 +148,8 @@ class Connecting(SocketBase):
     @staticmethod
     def _auto_select(target: TcpTarget) -> bool:
         """Happy Eyeballs applies: asked for (or the default), and no family fixed."""
-        if target.family != _stdlib_socket.AF_UNSPEC:
-            return False
+        if target.family != _stdlib_socket.AF_UNSPEC or target.local_address is not None:
+            return False  # (as Node: a local address is of one family)
         return defaults.auto_select_family if target.auto_select_family is None else target.auto_select_family
 
     def _connect_in_turn(self, addresses: list[tuple[int, str]], target: TcpTarget) -> Any:
@@ -151,16 +166,34 @@ class Connecting(SocketBase):
         for index, (family, address) in enumerate(addresses):
             self._refuse_blocked(address, family)
             version = 6 if family == _stdlib_socket.AF_INET6 else 4
+            try:
+                handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
+            except OSError as error:  # no such family here (IPv6 on a machine without): this attempt fails
+                unmade: BaseException | None = os_error(error, "connect", address, port)
+            else:
+                unmade = None
+                try:  # as Node: a local port that cannot be bound fails this attempt, with no event
+                    self._bind_local(handle, family, None, target.local_port)
+                except OSError as error:
+                    handle.close()
+                    errors.append(error)
+                    continue
             attempted.append("%s:%s" % (address, port))
             self.emit("connectionAttempt", address, port, version)
+            if unmade is not None:
+                errors.append(unmade)
+                self.emit("connectionAttemptFailed", address, port, version, unmade)
+                if self._state is CLOSED:
+                    return None
+                continue
             if self._state is CLOSED:
+                handle.close()
                 return None
-            handle = self._handle = gsocket.socket(family, _stdlib_socket.SOCK_STREAM)
             timer = gevent.Timeout(seconds) if index < len(addresses) - 1 else None
             try:
                 if timer is not None:
                     timer.start()
-                self._connect_one(handle, family, address, port, target)
+                self._connect_one(handle, family, address, port)
                 return handle
             except gevent.Timeout as expired:
                 if expired is not timer:
@@ -196,14 +229,19 @@ class Connecting(SocketBase):
     autoSelectFamilyAttemptedAddresses = auto_select_family_attempted_addresses
 
     @staticmethod
-    def _connect_one(handle: Any, family: int, address: str, port: int, target: TcpTarget) -> None:
-        local_address, local_port = target.local_address, target.local_port
+    def _bind_local(handle: Any, family: int, local_address: str | None, local_port: int | None) -> None:
         if local_address is not None or local_port:
+            any_address = "::" if family == _stdlib_socket.AF_INET6 else "0.0.0.0"
             try:
-                any_address = "::" if family == _stdlib_socket.AF_INET6 else "0.0.0.0"
                 handle.bind((local_address or any_address, local_port or 0))
             except OSError as error:
-                raise os_error(error, "bind", local_address, local_port) from error
+                raise os_error(error, "bind", local_address or any_address, local_port) from error
+
+    @staticmethod
+    def _connect_one(handle: Any, family: int, address: str, port: int) -> None:
+        if (is_ip(address) == 6) != (family == _stdlib_socket.AF_INET6):
+            # A lookup's family that is not the address's: Node's socket of that family says EINVAL.
+            raise os_error(errno.EINVAL, "connect", address, port)
         try:
             handle.connect((address, port))
         except OSError as error:

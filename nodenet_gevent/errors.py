@@ -55,6 +55,7 @@ __all__ = [
     "os_error",
     "lookup_error",
     "invalid_arg_type",
+    "invalid_address_family",
     "describe",
     "error_code",
 ]
@@ -143,6 +144,8 @@ ERR_ASYNC_LISTENER = E(
 )
 ERR_ILLEGAL_CONSTRUCTOR = E("ERR_ILLEGAL_CONSTRUCTOR", "Illegal constructor", NodeTypeError)
 ERR_INVALID_ADDRESS = E("ERR_INVALID_ADDRESS", "Invalid socket address", NodeValueError)
+# A lookup answered a family that is neither 4 nor 6: (family, host, port); see invalid_address_family().
+ERR_INVALID_ADDRESS_FAMILY = E("ERR_INVALID_ADDRESS_FAMILY", "Invalid address family: %s %s:%s", NodeValueError)
 ERR_INVALID_FD_TYPE = E("ERR_INVALID_FD_TYPE", "Unsupported fd type: %s", NodeTypeError)
 ERR_INVALID_HANDLE_TYPE = E("ERR_INVALID_HANDLE_TYPE", "This handle type cannot be sent", NodeTypeError)
 ERR_INVALID_IP_ADDRESS = E("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", NodeValueError)
@@ -183,6 +186,14 @@ ERR_TLS_INVALID_PROTOCOL_VERSION = E(
 )
 ERR_TLS_SNI_FROM_SERVER = E("ERR_TLS_SNI_FROM_SERVER", "Cannot issue SNI from a TLS server-side socket")
 
+
+
+def invalid_address_family(family: object, host: object, port: object) -> NodeError:
+    """Node's ``ERR_INVALID_ADDRESS_FAMILY``, with the ``host`` and ``port`` attributes Node gives it."""
+    error = ERR_INVALID_ADDRESS_FAMILY("undefined" if family is None else family, host, port)
+    error.host = host  # type: ignore[attr-defined]
+    error.port = port  # type: ignore[attr-defined]
+    return error
 
 
 def describe(value: object) -> str:
@@ -288,9 +299,9 @@ class AggregateError(OSError):
     """Every connection attempt failed (Happy Eyeballs): Node's ``AggregateError``.
 
     ``errors`` holds each attempt's error in order; ``code``, ``errno`` and
-    ``syscall`` are the last one's (so ``except ConnectionRefusedError`` does not
-    match it, but ``except OSError`` does, and ``code`` reads as Node's).  Node's
-    message is empty; ours lists the attempts.
+    ``syscall`` are the first one's, as Node's ``code`` is (so ``except
+    ConnectionRefusedError`` does not match it, but ``except OSError`` does).
+    Node's message is empty; ours lists the attempts.
     """
 
     errors: list[BaseException]
@@ -299,13 +310,13 @@ class AggregateError(OSError):
     name = "AggregateError"
 
     def __init__(self, errors: list[BaseException]) -> None:
-        last = errors[-1]
-        super().__init__(getattr(last, "errno", None), "All connection attempts failed")
+        first = errors[0]
+        super().__init__(getattr(first, "errno", None), "All connection attempts failed")
         self.errors = list(errors)
-        self.code = getattr(last, "code", "UNKNOWN")
-        self.syscall = getattr(last, "syscall", None)
+        self.code = getattr(first, "code", "UNKNOWN")
+        self.syscall = getattr(first, "syscall", None)
         self.message = "All connection attempts failed: " + ", ".join(str(error) for error in errors)
-        self.__cause__ = last
+        self.__cause__ = errors[-1]
 
     def __str__(self) -> str:
         return self.message

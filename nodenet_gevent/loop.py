@@ -77,11 +77,16 @@ def once(emitter: EventEmitter, event: str, timeout: float | None = None) -> tup
     """
     result = AsyncResult()
 
+    # The first emission decides.  The waiting greenlet runs only after the
+    # emitter yields, so an 'error' followed by 'close' in the same handler
+    # run (what destroy(err) does) must not have 'close' overwrite the error.
     def on_event(*args: Any) -> None:
-        result.set(args)
+        if not result.ready():
+            result.set(args)
 
     def on_error(error: object = None, *_: object) -> None:
-        result.set_exception(error if isinstance(error, BaseException) else RuntimeError(error))
+        if not result.ready():
+            result.set_exception(error if isinstance(error, BaseException) else RuntimeError(error))
 
     emitter.on(event, on_event)
     if event != "error":

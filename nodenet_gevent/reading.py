@@ -169,13 +169,15 @@ class ReadSide(SocketBase):
         recv_into = os_socket(handle).recv_into
         wait, read_event = readiness(handle)
         fixed = None if callable(supply) else supply
+        buffer = fixed
         streak = 0
         while True:
             while self._flowing is not True:
                 self._park_reader()
                 if self._state is not OPEN:
                     return
-            buffer = fixed if fixed is not None else supply()
+            if buffer is None:  # one buffer asked for per read that gives data or EOF (Node's count)
+                buffer = supply()
             try:
                 nread = recv_into(buffer)
             except BlockingIOError:
@@ -201,6 +203,7 @@ class ReadSide(SocketBase):
                 self._idle.touch()
             if callback(nread, buffer) is False:
                 self.pause()
+            buffer = fixed
             if self._state is not OPEN:
                 return
             streak += 1

@@ -208,3 +208,65 @@ def test_with_closes_the_server_and_ends_the_socket(track):
         assert client.writableEnded
     assert not server.listening
     net.once(client, "close", timeout=5)
+
+
+def test_connections_do_not_share_context(track):
+    # Each connection's handlers see what its own 'connection' handler set, even
+    # while the two are open at once and run interleaved.
+    both_open = gevent.event.Event()
+    opened = []
+    seen = {}
+
+    def on_connection(c):
+        request_id.set("req-%d" % c.remote_port)
+        opened.append(c)
+        if len(opened) == 2:
+            both_open.set()
+        port = c.remote_port
+        c.on("data", lambda data: (both_open.wait(5), seen.setdefault(port, request_id.get()), c.end()))
+
+    server = track.listen(on_connection)
+    clients = [track.connect(server.address()["port"], "127.0.0.1") for _ in range(2)]
+    closed = [event_flag(client, "close") for client in clients]
+    for client in clients:
+        client.resume()
+        client.write(b"hello")
+    net.once(clients[-1], "connect", timeout=5)  # (each connects in turn: the last one last)
+    ports = [client.local_port for client in clients]
+    assert all(flag.wait(10) for flag in closed)
+    assert seen == {port: "req-%d" % port for port in ports}
+
+
+def test_stop_ends_every_connection_and_returns_none_cut(track):
+    ended = []
+    server = track.listen(lambda c: (c.resume(), c.on("end", lambda: ended.append(c.remote_port))))
+    clients = [track.connect(server.address()["port"], "127.0.0.1") for _ in range(3)]
+    client_closed = [event_flag(client, "close") for client in clients]
+    for client in clients:
+        client.resume()  # allowHalfOpen false: the client ends back when the server ends
+    wait_until(lambda: len(server.open_connections) == 3, message="three connections")
+    ports = sorted(c.remote_port for c in server.open_connections)
+    closed = event_flag(server, "close")
+    assert server.stop(5) == 0
+    assert closed.is_set() and not server.listening and server.open_connections == []
+    assert sorted(ended) == ports
+    assert all(flag.wait(5) for flag in client_closed)
+
+
+def test_stop_cuts_what_is_still_open_at_the_deadline(track):
+    server = track.listen(lambda c: c.resume())
+    polite = track.connect(server.address()["port"], "127.0.0.1")
+    polite.resume()
+    stubborn = track.connect({"port": server.address()["port"], "host": "127.0.0.1", "allowHalfOpen": True})
+    stubborn.resume()  # reads the server's FIN, never sends its own
+    stubborn_ended, stubborn_closed = event_flag(stubborn, "end"), event_flag(stubborn, "close")
+    polite_closed = event_flag(polite, "close")
+    wait_until(lambda: len(server.open_connections) == 2, message="two connections")
+    started = gevent.get_hub().loop.now()
+    assert server.stop(0.3) == 1
+    assert gevent.get_hub().loop.now() - started >= 0.29
+    assert not server.listening and server.open_connections == []
+    assert stubborn_ended.wait(5) and polite_closed.wait(5)  # the FIN came first, then the cut
+    assert not stubborn_closed.is_set()  # half-open: it may still write; the server is gone, so
+    stubborn.end()  # it ends, and closes
+    assert stubborn_closed.wait(5)

@@ -149,6 +149,7 @@ def echo_once(watch, header=None, payload=PAYLOAD):
 def check_failed(watch, failure, message):
     error = failure.error
     assert isinstance(error, ProxyProtocolError) and isinstance(error, net.NodeError)
+    assert net.ProxyProtocolError is ProxyProtocolError
     assert error.code == "ERR_PROXY_PROTOCOL"
     assert message in str(error), str(error)
     assert failure.open_during  # the listener still sees the real connection ...

@@ -365,7 +365,7 @@ def test_write_after_end(track, must_call):
     sock.on("error", errors.append)
     callback_errors = []
     assert sock.write(b"late", callback_errors.append) is False
-    net.once(sock, "close", timeout=5)
+    assert event_flag(sock, "close").wait(5)
     assert callback_errors[0].code == "ERR_STREAM_WRITE_AFTER_END"
     assert errors and errors[0].code == "ERR_STREAM_WRITE_AFTER_END"
 
@@ -486,8 +486,8 @@ def test_error_without_listener_destroys_only_that_socket(track):
     probe.bind(("127.0.0.1", 0))
     dead_port = probe.getsockname()[1]
     probe.close()
-    doomed = track.connect(dead_port, "127.0.0.1")  # no 'error' listener
-    net.once(doomed, "close", timeout=5)
+    doomed = track.connect(dead_port, "127.0.0.1")  # no 'error' listener (net.once would add one)
+    assert event_flag(doomed, "close").wait(5)
     assert doomed.destroyed
     other = track.connect(port, "127.0.0.1")
     other.end(b"still fine")
@@ -788,3 +788,31 @@ def test_write_callbacks_of_chunks_sent_together_run_once_when_one_destroys(trac
     assert received == b"hello world! gosh"
     wait_until(lambda: closed, message="the server side's 'close'")
     assert calls == [("world", None), ("gosh", None)]
+
+
+# ---------------------------------------------------------------------------
+# net.once(): the first emission decides
+
+
+def test_once_raises_an_error_followed_by_close_in_the_same_run(track):
+    from conftest import refused_port
+
+    with refused_port() as port:
+        sock = track.connect(port, "127.0.0.1")
+        # The reader emits 'error' then 'close' without yielding in between.
+        with pytest.raises(ConnectionRefusedError) as caught:
+            net.once(sock, "close", timeout=5)
+    assert caught.value.code == "ECONNREFUSED"
+
+
+def test_once_returns_the_first_of_two_emissions():
+    emitter = net.Socket()
+
+    def emit_twice():
+        emitter.emit("custom", 1)
+        emitter.emit("custom", 2)
+        emitter.emit("error", ValueError("after the event: not ours"))
+
+    emitter.on("error", lambda error: None)
+    gevent.spawn(emit_twice)
+    assert net.once(emitter, "custom", timeout=5) == (1,)

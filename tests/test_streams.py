@@ -13,7 +13,7 @@ import gevent.event
 import pytest
 
 import nodenet_gevent as net
-from conftest import NODE, wait_until
+from conftest import NODE, event_flag, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -263,7 +263,7 @@ def test_reset_and_destroy_of_an_unconnected_socket(must_call):
     sock.on("error", must_call(lambda error: (error.code, str(error)) == ("ERR_SOCKET_CLOSED", "Socket is closed")
                                or pytest.fail(repr(error))))
     sock.reset_and_destroy()
-    net.once(sock, "close", timeout=5)
+    assert event_flag(sock, "close").wait(5)
 
 
 def test_reset_and_destroy_refuses_a_unix_socket(track):

@@ -1,7 +1,9 @@
 """net.BlockList: Node's own test file, ported.
 
 Port of nodejs/node test/parallel/test-blocklist.js (the current tree keeps it
-as test/parallel/blocklist/index.js).  Where an older copy of the file expects
+as test/parallel/blocklist/index.js), and of test-net-blocklist.js and
+test-net-server-blocklist.js (from an older tree; the ``blockList`` options of
+connect() and createServer() are Node 22's).  Where an older copy of the file expects
 something Node 20 does not do (``removeAddress``/``removeSubnet``, a rule
 added twice listed once), Node 20 is what is checked (see NOT_PORTED.md).
 ``util.inspect`` becomes ``repr``; JavaScript's ``[]``, ``{}``, ``null`` and
@@ -244,3 +246,51 @@ def test_slash_32():
     assert block_list.check("1.1.1.1")
     assert not block_list.check("1.1.1.2")
     assert not block_list.check("2.3.4.5")
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-net-blocklist.js (connect's blockList) and
+# test/parallel/test-net-server-blocklist.js (createServer's)
+
+
+def _net_block_list():
+    block_list = BlockList()
+    block_list.addAddress("127.0.0.1")
+    block_list.addAddress("127.0.0.2")
+    return block_list
+
+
+@pytest.mark.parametrize("how", ["no lookup", "one IP from the lookup", "autoSelectFamily, one IP",
+                                 "autoSelectFamily, two IPs"])
+def test_connect_to_a_blocked_address(track, how):
+    # Node: test/parallel/test-net-blocklist.js (port 9999: nothing is sent to a blocked address)
+    options = {"port": 9999, "host": "localhost", "blockList": _net_block_list()}
+    if how == "no lookup":
+        options["host"] = "127.0.0.1"
+    elif how == "one IP from the lookup":
+        options.update(lookup=lambda _, __, cb: cb(None, "127.0.0.1", 4), autoSelectFamily=False)
+    elif how == "autoSelectFamily, one IP":
+        options.update(lookup=lambda _, __, cb: cb(None, [{"address": "127.0.0.1", "family": 4}]),
+                       autoSelectFamily=True)
+    else:
+        options.update(lookup=lambda _, __, cb: cb(None, [{"address": "127.0.0.1", "family": 4},
+                                                          {"address": "127.0.0.2", "family": 4}]),
+                       autoSelectFamily=True)
+    socket = track.connect(options)
+    with pytest.raises(Exception) as caught:
+        net.once(socket, "close", timeout=10)
+    assert caught.value.code == "ERR_IP_BLOCKED", caught.value
+
+
+def test_server_drops_a_blocked_client(track, must_call):
+    # Node: test/parallel/test-net-server-blocklist.js (Node 22's createServer blockList)
+    block_list = BlockList()
+    block_list.addAddress("127.0.0.1")
+    server = track.server({"blockList": block_list}, must_call.never("the connection listener"))
+    server.listen(0, "127.0.0.1")
+    net.once(server, "listening", timeout=10)
+    address = server.address()
+    socket = track.connect({"localAddress": "127.0.0.1", "host": address["address"], "port": address["port"]})
+    socket.on("error", lambda error: None)  # (dropped: the peer may see a reset)
+    socket.on("close", must_call(lambda *_: server.close()))
+    net.once(server, "close", timeout=10)

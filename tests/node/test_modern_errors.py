@@ -11,10 +11,10 @@ test-net-server-capture-rejection.js.
 Node's errors are ``Error`` objects with ``code``/``errno``/``syscall``; ours are the
 matching builtin ``OSError`` subclasses with the same attributes (SPEC section 6),
 and a name that does not resolve is a ``socket.gaierror`` coded ``ENOTFOUND``.
-Node's tests that fail a lookup with a mocked ``lookup`` option (we do not
-implement that option; see NOT_PORTED.md) mock the resolver instead: the system
-``getaddrinfo`` our lookups call answers EAI_NONAME for ``something.invalid``, so no query leaves
-the machine.
+Node's tests that fail a lookup with a mocked ``lookup`` option are ported with
+that option (the error is the lookup's own, passed on as it is), and run once more
+through the system resolver, made to answer EAI_NONAME for ``something.invalid``
+(so no query leaves the machine): that error is Node's shape, made here.
 """
 
 import os
@@ -31,8 +31,8 @@ INVALID_HOST = "something.invalid"
 
 
 @pytest.fixture
-def error_lookup_mock(monkeypatch):
-    """Node's ``errorLookupMock()``: resolving INVALID_HOST fails with ENOTFOUND."""
+def failing_system_lookup(monkeypatch):
+    """The system resolver failing INVALID_HOST with EAI_NONAME (nothing leaves the machine)."""
     from nodenet_gevent import lookup
 
     real = lookup._system_getaddrinfo
@@ -100,27 +100,73 @@ def _check_lookup_failure(error, host):
     assert str(error) == "getaddrinfo ENOTFOUND %s" % host
 
 
-def test_lookup_failure_has_hostname_not_port(track, must_call, error_lookup_mock):
-    # Node: test/parallel/test-net-better-error-messages-port-hostname.js
-    c = track.connect({"port": 0, "host": INVALID_HOST})
+def error_lookup_mock(code="ENOTFOUND", syscall="getaddrinfo"):
+    """Node's ``errorLookupMock()`` (test/common/dns.js): a ``lookup`` option that fails."""
+    calls = []
+
+    def lookup_with_error(hostname, dnsopts, cb):
+        calls.append(hostname)
+        err = Exception("%s %s %s" % (syscall, code, hostname))  # Node's plain Error
+        err.code = code
+        err.errno = code
+        err.syscall = syscall
+        err.hostname = hostname
+        cb(err)
+
+    lookup_with_error.calls = calls
+    return lookup_with_error
+
+
+def _check_mocked_lookup_failure(error, host):
+    # The lookup's own error, as it gave it: no port, no host.
+    assert not hasattr(error, "port") and not hasattr(error, "host")
+    assert type(error) is Exception
+    assert (error.code, error.errno, error.syscall, error.hostname) == ("ENOTFOUND", "ENOTFOUND", "getaddrinfo", host)
+    assert str(error) == "getaddrinfo ENOTFOUND something.invalid"
+
+
+@pytest.mark.parametrize("resolver", ["errorLookupMock", "system"])
+def test_lookup_failure_has_hostname_not_port(track, must_call, resolver, request):
+    # Node: test/parallel/test-net-better-error-messages-port-hostname.js (with Node's
+    # errorLookupMock as the lookup option; and the same through the system resolver)
+    options = {"port": 0, "host": INVALID_HOST}
+    if resolver == "errorLookupMock":
+        options["lookup"] = lookup = error_lookup_mock()
+    else:
+        failing = request.getfixturevalue("failing_system_lookup")
+    c = track.connect(options)
     c.on("connect", must_call.never("'connect'"))
     errors = []
     c.on("error", must_call(errors.append))
     wait_until(lambda: errors, timeout=10, message="'error'")
-    _check_lookup_failure(errors[0], INVALID_HOST)
-    assert error_lookup_mock == [INVALID_HOST]  # Node: lookup: common.mustCall(errorLookupMock())
+    if resolver == "errorLookupMock":
+        _check_mocked_lookup_failure(errors[0], INVALID_HOST)
+        assert lookup.calls == [INVALID_HOST]  # Node: lookup: common.mustCall(errorLookupMock())
+    else:
+        _check_lookup_failure(errors[0], INVALID_HOST)
+        assert failing == [INVALID_HOST]
 
 
-def test_end_while_resolving_still_reports_the_lookup_error(track, must_call, error_lookup_mock):
+@pytest.mark.parametrize("resolver", ["errorLookupMock", "system"])
+def test_end_while_resolving_still_reports_the_lookup_error(track, must_call, resolver, request):
     # Node: test/parallel/test-net-connect-immediate-finish.js -- end() while still
     # 'connecting' is deferred; the lookup error arrives once, 'connect' never.
-    client = track.connect({"host": INVALID_HOST, "port": 80}, must_call.never("connect callback"))
+    options = {"host": INVALID_HOST, "port": 80}
+    if resolver == "errorLookupMock":
+        options["lookup"] = lookup = error_lookup_mock()
+    else:
+        failing = request.getfixturevalue("failing_system_lookup")
+    client = track.connect(options, must_call.never("connect callback"))
     errors = []
     client.once("error", must_call(errors.append))
     client.end()
     wait_until(lambda: errors, timeout=10, message="'error'")
-    _check_lookup_failure(errors[0], INVALID_HOST)
-    assert error_lookup_mock == [INVALID_HOST]
+    if resolver == "errorLookupMock":
+        _check_mocked_lookup_failure(errors[0], INVALID_HOST)
+        assert lookup.calls == [INVALID_HOST]
+    else:
+        _check_lookup_failure(errors[0], INVALID_HOST)
+        assert failing == [INVALID_HOST]
 
 
 def test_overlong_hostname_is_a_lookup_error(track, must_call):

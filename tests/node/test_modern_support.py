@@ -15,7 +15,9 @@ does in Node.  Import it into each ``test_modern_*`` module::
 This module holds no tests of its own.
 """
 
+import contextlib
 import os
+import socket as stdlib_socket
 
 import pytest
 
@@ -75,3 +77,51 @@ def raises_now(exception, call):
             made.close()
     pytest.fail("%r did not raise %s" % (made, exception.__name__))
 
+
+
+@contextlib.contextmanager
+def refusing(address, port):
+    """*port* on *address* (0: any free one) refuses connections for the block: held bound, never listening.
+
+    The test is skipped when something else has that port there already.
+    """
+    family = stdlib_socket.AF_INET6 if ":" in address else stdlib_socket.AF_INET
+    holder = stdlib_socket.socket(family)
+    try:
+        holder.bind((address, port))
+    except OSError:
+        holder.close()
+        pytest.skip("port %d is taken on %s" % (port, address))
+    try:
+        yield holder.getsockname()[1]
+    finally:
+        holder.close()
+
+
+@contextlib.contextmanager
+def never_answering(address, port):
+    """*port* on *address* (a 127.x address) drops SYNs for the block: a listener with a full accept queue.
+
+    Node's tests reach an address that never answers on the Internet; this one is on loopback.
+    """
+    made = []
+    try:
+        listener = stdlib_socket.socket()
+        made.append(listener)
+        try:
+            listener.bind((address, port))
+        except OSError:
+            pytest.skip("port %d is taken on %s" % (port, address))
+        listener.listen(0)
+        for _ in range(8):  # backlog 0 still queues one or two: fill it, the SYNs beyond are dropped
+            filler = stdlib_socket.socket()
+            made.append(filler)
+            filler.setblocking(False)
+            try:
+                filler.connect((address, port))
+            except BlockingIOError:
+                pass
+        yield address
+    finally:
+        for sock in made:
+            sock.close()
