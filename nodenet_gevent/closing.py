@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from ._gevent import os_socket
+from ._gevent import os_socket, stop_dormant_wait
 from .abort import AbortError, AbortSignal
 from .addresses import is_inet
 from .emitter import Listener
@@ -246,6 +246,13 @@ class EndOfLife(SocketBase):
         if self._handle is not None:
             if self._peer is None:
                 self._peer_cache()  # remoteAddress stays known after close
+            reader = self._reader
+            if reader is not None and not reader and not reader.dead:
+                # A dormant reader (reading.py), or one scheduled and not started yet: no
+                # greenlet waits on the read watcher, so stop it before gevent's close
+                # throws its "closed" error through it (into a greenlet never started,
+                # which would hand it to the hub).
+                stop_dormant_wait(self._handle)
             self._handle.close()
         queue = self._queue
         pending = [cb for _, cb in queue if cb is not None] if queue else ()
