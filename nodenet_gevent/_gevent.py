@@ -12,10 +12,9 @@ the libuv watcher attribute on the oldest and the newest gevent.
   that returns a descriptor and an address).
 * ``sock._wait(watcher)``, ``sock._read_event``, ``sock._write_event``: how
   gevent waits for readiness on a socket, and its two watchers.
-* ``sock._read_event`` also for a dormant reader (``reading.py``): started
-  with a fresh greenlet's ``switch`` as its callback, no greenlet waits; the
-  hub switches into the new one when the descriptor is readable
-  (:func:`stop_dormant_wait` undoes it).
+* ``sock._read_event`` also for a dormant reader (``reading.py``,
+  ``dormant.py``): started with a dispatcher greenlet's ``switch`` as its
+  callback, no greenlet waits on it (:func:`stop_dormant_wait` undoes it).
 * ``watcher._watcher_ref`` (libuv only): the poll handle that gevent's libuv
   loop shares among the watchers of one descriptor.
 """
@@ -92,9 +91,9 @@ def wait_readable_or_woken(read_watcher: Any, keep: Callable[[Waiter | None], ob
 def stop_dormant_wait(sock: Any) -> None:
     """Stop gevent socket *sock*'s read watcher, started for a dormant reader (a no-op if not started).
 
-    Also before closing a socket whose reader is dormant: gevent's close
-    throws its "closed" error into whatever a started watcher's callback is
-    bound to, and a greenlet that never started would pass it to the hub.
+    Before closing a socket whose reader is dormant: gevent's close throws
+    its "closed" error into whatever greenlet a started watcher's callback is
+    bound to -- here the hub's dispatcher, which waits for no socket in particular.
     """
     sock._read_event.stop()
 

@@ -246,12 +246,9 @@ class EndOfLife(SocketBase):
         if self._handle is not None:
             if self._peer is None:
                 self._peer_cache()  # remoteAddress stays known after close
-            reader = self._reader
-            if reader is not None and not reader and not reader.dead:
-                # A dormant reader (reading.py), or one scheduled and not started yet: no
-                # greenlet waits on the read watcher, so stop it before gevent's close
-                # throws its "closed" error through it (into a greenlet never started,
-                # which would hand it to the hub).
+            if self._reader is None:
+                # Dormant (reading.py): no greenlet waits on the read watcher, so stop it
+                # before gevent's close would throw its "closed" error into the dispatcher.
                 stop_dormant_wait(self._handle)
             self._handle.close()
         queue = self._queue

@@ -15,23 +15,24 @@ The reader's lifecycle
 ----------------------
 An idle connection has no live greenlet.  When the reader has to wait for
 readability with nothing held (the kernel buffer is empty, nobody is owed
-anything), it goes *dormant*: it makes a fresh greenlet (not started: a few
-hundred bytes, no stack), starts the socket's read watcher with that
-greenlet's ``switch`` as its callback, and returns, so its own greenlet ends
-and its saved stack and frames are freed.  A waiting greenlet costs about 7
-KiB (``benchmarks/README.md``); a dormant connection only the greenlet object.
-When data arrives, the hub switches into the new greenlet -- it runs no
-Python code of its own, let alone a handler -- which stops the watcher and
-carries on the same loop (``_read_loop``) where the old one left off::
+anything), it goes *dormant*: ``_reader`` becomes ``None``, the socket's read
+watcher is started with the hub's dispatcher as its callback (``dormant.py``),
+and the reader's greenlet lets go -- the connection's first one ends, a pooled
+runner goes back to the pool.  A waiting greenlet costs about 7.5 KiB
+(``benchmarks/README.md``), a dormant connection nothing.  When data arrives,
+the hub switches (in C) into the dispatcher, which hands the socket to an idle
+runner; the runner becomes ``_reader``, stops the watcher first thing and
+carries on ``_read_loop``.  No handler ever runs in the hub or the dispatcher::
 
-    _run_reader: connect / 'connection' -> _read_loop --nothing held, must wait--> dormant
-    dormant --readable: the hub switches into the fresh greenlet--> _read_loop
-    dormant --destroy() from anywhere--> the watcher stopped, no reader (_reader = None)
+    _run_reader (a greenlet of its own): connect / 'connection' -> _read_loop
+    _read_loop --must wait, nothing held--> dormant (_reader None, the watcher on the dispatcher)
+    dormant --readable--> hub -> dispatcher -> a runner: _reader = runner, _read_loop
+    dormant --destroy() from anywhere--> the watcher stopped (closing.py), nothing to wake
 
-``self._reader`` is always the greenlet that reads (the dormant one before it
-starts), so "am I the reader?" checks hold.  Waits with something held
-(waiting for readability *or* a consumer), parking on pause, and the
-``onread`` reader keep their greenlet, as before.
+``self._reader`` is the greenlet reading for this socket right now (``None``
+while dormant), so "am I the reader?" checks hold.  Waits with something held
+(readability *or* a consumer), parking on pause, and the ``onread`` reader
+keep their greenlet, as before.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gevent
 from gevent.event import Event
 from gevent.hub import get_hub
-from greenlet import greenlet as RawGreenlet
 
 from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
+from .dormant import _DISPATCHERS, dispatcher
 from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
@@ -118,8 +119,8 @@ class ReadSide(SocketBase):
         With nothing held, that wait is dormant (see the module docstring).
 
         *started*: called by ``_run_reader``, a handler having just run; without
-        it, this is the body of the fresh greenlet the hub switched into after a
-        dormant wait (so it catches what handlers raise itself, as ``_run_reader`` does).
+        it, by a pooled runner after a dormant wait (``dormant.py``), which is why
+        it catches what handlers raise itself, as ``_run_reader`` does.
         """
         try:
             handle = self._handle
@@ -138,10 +139,10 @@ class ReadSide(SocketBase):
                 if must_wait:
                     streak = 0
                     if not self._held:
-                        # Dormant: this greenlet ends; the hub starts the next one when readable.
-                        reader = self._reader = RawGreenlet(self._read_loop, get_hub())
-                        reader.gr_context = self._context
-                        read_event.start(reader.switch)
+                        # Dormant: this greenlet lets go; a pooled one carries on when readable.
+                        self._reader = None
+                        hub = get_hub()
+                        read_event.start(_DISPATCHERS.get(hub) or dispatcher(hub), self, None)
                         return
                     try:
                         # Nobody consumes yet: a consumer arriving must end this wait too.
