@@ -3,6 +3,7 @@
 
     python benchmarks/memory.py parts            # bare greenlets, gevent sockets, Socket objects
     python benchmarks/memory.py server -c 10000  # our echo server (c.pipe(c)) holding loadgen's idle connections
+    python benchmarks/memory.py greenlets        # the time side: a new greenlet per wake-up against a switch
 
 Every figure is per item: the growth of this process's RSS (``/proc``)
 divided by the count, and what ``tracemalloc`` saw allocated by Python's
@@ -18,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -169,6 +171,33 @@ def part(name, count):
             sys.getsizeof(keep[0]), hasattr(keep[0], "__dict__")))
 
 
+def greenlet_costs(count=100000):
+    """Why a dormant reader's wake-up takes a pooled greenlet rather than a new one (dormant.py)."""
+    import greenlet
+
+    main = greenlet.getcurrent()
+
+    def body():
+        return None
+
+    started = time.perf_counter()
+    for _ in range(count):
+        greenlet.greenlet(body).switch()
+    fresh = (time.perf_counter() - started) / count
+
+    def loop():
+        while True:
+            main.switch()
+
+    parked = greenlet.greenlet(loop)
+    started = time.perf_counter()
+    for _ in range(count):
+        parked.switch()
+    switch = (time.perf_counter() - started) / count
+    print("a new greenlet, run and finished: %.2f us; a switch into a parked one and back: %.2f us" % (
+        fresh * 1e6, switch * 1e6))
+
+
 def _never():
     raise AssertionError("no data was sent")
 
@@ -216,13 +245,15 @@ def server(count, kind, loadgen):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["parts", "part", "server"])
+    parser.add_argument("what", choices=["parts", "part", "server", "greenlets"])
     parser.add_argument("name", nargs="?")
     parser.add_argument("-c", "--count", type=int, default=None)
     parser.add_argument("--kind", choices=["pipe", "data"], default="pipe")
     opts = parser.parse_args()
     if opts.what == "parts":
         parts(opts.count or 8000)
+    elif opts.what == "greenlets":
+        greenlet_costs()
     elif opts.what == "part":
         part(opts.name, opts.count or 8000)
     else:
