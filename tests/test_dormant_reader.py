@@ -187,3 +187,22 @@ def test_the_peers_fin_during_a_dormant_wait_ends_and_closes(track, must_call):
     client.end()
     net.once(server_side, "close", timeout=5)
     net.once(client, "close", timeout=5)
+
+
+def test_wake_ups_reuse_pooled_greenlets_rather_than_make_new_ones(track):
+    readers = []
+
+    def handler(c):
+        def on_data(chunk):
+            readers.append(greenlet.getcurrent())
+            c.write(chunk)
+
+        c.on("data", on_data)
+
+    server_side, client = echo_pair(track, handler)
+    for n in range(20):
+        round_trip(client, b"%d" % n)
+        wait_until(lambda: dormant(server_side), message="dormant")
+    # One connection, waking 20 times: served by the same pooled greenlet or two, never one each.
+    assert len(readers) == 20 and len(set(map(id, readers))) <= 2
+    assert net.dormant.pooled_greenlets() <= 1 + net.dormant.POOL_SIZE
