@@ -24,7 +24,9 @@
  * Output: one JSON line on stdout (idle also prints the "holding" line first).
  * Exit status: 0 when no error, 1 when any protocol/socket error happened,
  * 2 on bad usage, 3 on an internal setup failure.  alarm() bounds the run.
- * Loopback only: the target host must be a loopback address.
+ * Loopback only: the target host must be a loopback address.  --source A binds
+ * every connection to local address A first (another 127.x.y.z: a fresh set of
+ * ephemeral ports, so that several processes can hold 100,000 connections).
  *
  * Build: gcc -O2 -o loadgen loadgen.c
  * Usage: loadgen --mode pingpong --host 127.0.0.1 --port 9000 -c 100 -t 5
@@ -117,6 +119,8 @@ static unsigned char *pat; /* PLEN + MAXCHUNK bytes: pat[i] == pat[i % PLEN] */
 static unsigned char *rbuf;
 static struct sockaddr_storage addr;
 static socklen_t addrlen;
+static struct sockaddr_storage source_addr; /* --source: bind here before connect */
+static socklen_t source_len;
 static uint32_t *hist;
 static uint64_t hist_over, hist_n;
 static double lat_max;
@@ -203,6 +207,16 @@ static void open_conn(conn_t *c) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (source_len) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one); /* the port at connect() */
+#endif
+        if (bind(fd, (struct sockaddr *)&source_addr, source_len) < 0) {
+            c->fd = fd;
+            fail_conn(c, "bind", errno);
+            return;
+        }
+    }
     c->fd = fd;
     c->events = 0;
     c->sent = c->recvd = c->msg_end = 0;
@@ -454,7 +468,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --mode pingpong|bulk|churn|idle [--host 127.0.0.1] --port P\n"
             "               [-c connections] [-t seconds] [-s size] [-w warmup-seconds]\n"
-            "               [--window bytes] [--inflight n] [--connect-timeout s]\n");
+            "               [--window bytes] [--inflight n] [--connect-timeout s] [--source addr]\n");
     exit(2);
 }
 
@@ -551,9 +565,11 @@ int main(int argc, char **argv) {
         {"seconds", required_argument, 0, 't'},  {"size", required_argument, 0, 's'},
         {"warmup", required_argument, 0, 'w'},   {"window", required_argument, 0, 'W'},
         {"inflight", required_argument, 0, 'i'}, {"connect-timeout", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"source", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *source = NULL;
     int o;
-    while ((o = getopt_long(argc, argv, "m:H:p:c:t:s:w:W:i:T:h", longopts, 0)) != -1) {
+    while ((o = getopt_long(argc, argv, "m:H:p:c:t:s:w:W:i:T:S:h", longopts, 0)) != -1) {
         switch (o) {
         case 'm':
             for (int i = 0; i < 4; i++)
@@ -568,6 +584,7 @@ int main(int argc, char **argv) {
         case 'W': window = (uint64_t)atoll(optarg); break;
         case 'i': inflight = atoi(optarg); break;
         case 'T': connect_timeout = atof(optarg); break;
+        case 'S': source = optarg; break;
         default: usage();
         }
     }
@@ -597,6 +614,16 @@ int main(int argc, char **argv) {
     if (!loopback) {
         fprintf(stderr, "loadgen: %s is not a loopback address; refusing\n", host);
         return 2;
+    }
+    if (source) {
+        struct addrinfo shints = {.ai_socktype = SOCK_STREAM, .ai_family = addr.ss_family, .ai_flags = AI_NUMERICHOST};
+        if (getaddrinfo(source, "0", &shints, &ai)) {
+            fprintf(stderr, "loadgen: --source %s: not a numeric address of the target's family\n", source);
+            return 2;
+        }
+        memcpy(&source_addr, ai->ai_addr, ai->ai_addrlen);
+        source_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
     }
 
     /* Bounded in time, whatever happens. */

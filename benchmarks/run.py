@@ -23,8 +23,9 @@ p50/p99), ``bulk_1``, ``bulk_50`` (64 KiB writes, every echoed byte checked:
 MB/s), ``churn_50`` (connect, echo 64 bytes, close; 50 in flight: conn/s),
 ``idle_10000`` (server RSS per held connection), and ``cluster``
 (``examples/cluster.py``, ping-pong 100 connections, 1 worker against 2,
-unpinned).  Servers: ``ours_pipe``, ``ours_data``, ``gevent_raw``,
-``asyncio``, ``uvloop`` (if importable), ``node`` (if ``node`` is on PATH).
+unpinned), and -- only when named in ``--only`` -- ``hold_100k`` (``hold.py``:
+100,000 connections held over ``cluster.py`` workers).  Servers: ``ours_pipe``,
+``ours_data``, ``gevent_raw``, ``asyncio``, ``uvloop`` (if importable), ``node`` (if ``node`` is on PATH).
 
 Every process it starts is killed on the way out, and every step has a timeout.
 """
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import time
 
+import hold
 import tls_rows
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,6 +52,7 @@ ROOT = os.path.dirname(HERE)
 SERVERS_DIR = os.path.join(HERE, "servers")
 BUILD_DIR = os.path.join(HERE, "build")
 CLUSTER = os.path.join(ROOT, "examples", "cluster.py")
+HOLD = "hold_100k"
 
 GEVENT = "gevent_raw"
 NODE = "node"
@@ -552,6 +555,22 @@ def build_report(results, opts, meta):
         md.append("| %s | %s | %s |" % (scenario.title, target_text or "—", " | ".join(cells)))
     md.append("")
 
+    # Connections held over cluster workers (hold.py).
+    held = results.get("hold")
+    if held:
+        md.append("## %d connections held: `benchmarks/hold.py` (`examples/cluster.py --reuse-port`)\n"
+                  % held["connections"])
+        md.append("%d workers, %d load generators (each from its own 127.0.x.y source address); every held "
+                  "connection echoed again before all were closed.\n" % (held["workers"], held["clients"]))
+        md.append("| held | echoed after | errors | left open after close | total RSS | total PSS | "
+                  "KiB/conn (RSS growth) | KiB/conn (PSS growth) | per worker | setup |")
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        md.append("| {:,} | {:,} | {} | {} | {} MiB | {} MiB | {} | {} | {} | {} s |".format(
+            held.get("held", 0), held.get("echoed_after_hold", 0), held.get("errors"), held.get("left_behind"),
+            held.get("rss_total_mib"), held.get("pss_total_mib"), held.get("kib_per_conn_rss"),
+            held.get("kib_per_conn_pss"), ", ".join("{:,}".format(n) for n in held.get("per_worker_connections", [])),
+            held.get("setup_s")))
+        md.append("")
     # Cluster.
     cluster = results.get("cluster")
     if cluster:
@@ -756,6 +775,9 @@ def parse_args(argv):
     parser.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
     parser.add_argument("--cluster-workers", default="1,2", help="worker counts for the cluster scenario")
+    parser.add_argument("--hold-connections", type=int, default=100000, help="for hold_100k (hold.py)")
+    parser.add_argument("--hold-workers", type=int, default=8, help="cluster.py workers for hold_100k")
+    parser.add_argument("--hold-clients", type=int, default=6, help="load generator processes for hold_100k")
     parser.add_argument("--out", default=None,
                         help="where results.md/.json/.png go (default: benchmarks/, or benchmarks/build/quick/ "
                              "with --quick so a smoke run never replaces the published figures)")
@@ -798,7 +820,7 @@ def main(argv=None):
         all_servers += tls_rows.tls_servers(opts.python, certificate)
         all_scenarios += tls_rows.tls_scenarios(Scenario)
     server_names = {n for n, _ in all_servers}
-    scenario_names = {s.name for s in all_scenarios} | {"cluster", "idle"}
+    scenario_names = {s.name for s in all_scenarios} | {"cluster", "idle", HOLD}
     unknown = (only | skip) - server_names - scenario_names - {"uvloop", "node", "node_tls"}
     if unknown:
         sys.exit("unknown in --only/--skip: %s (servers: %s; scenarios: %s)" % (
@@ -814,6 +836,7 @@ def main(argv=None):
     run_scenarios = [s for s in all_scenarios if wanted(s.name, scenario_names)]
     run_cluster = wanted("cluster", scenario_names) and ("ours_pipe" in {n for n, _ in run_servers}
                                                          or "cluster" in only)
+    run_hold = HOLD in only  # minutes and 200,000 sockets: only when asked for by name
     meta = versions(opts.python)
     meta.update(servers=[n for n, _ in run_servers], pinning=pinning,
                 command=" ".join(["python benchmarks/run.py"] + list(argv if argv is not None else sys.argv[1:])),
@@ -870,6 +893,12 @@ def main(argv=None):
             opts.client_cpu = saved
         results["cluster"] = cluster
 
+    if run_hold:
+        print("  %s: %d connections over %d cluster.py workers, %d load generators ..." % (
+            HOLD, opts.hold_connections, opts.hold_workers, opts.hold_clients), flush=True)
+        results["hold"] = hold.hold(loadgen, opts.hold_connections, opts.hold_workers, opts.hold_clients, opts.python)
+        print("  %s: %s" % (HOLD, json.dumps(results["hold"])), flush=True)
+
     markdown, tables, verdicts = build_report(results, opts, meta)
     names = meta["servers"]
     print()
@@ -884,6 +913,7 @@ def main(argv=None):
         "runs": results["runs"],
         "medians": tables,
         "cluster": results.get("cluster"),
+        "hold": results.get("hold"),
         "targets": [{"scenario": s, "server": n, "verdict": v} for s, n, v in verdicts],
     }
     with open(os.path.join(opts.out, "results.json"), "w") as f:

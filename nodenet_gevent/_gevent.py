@@ -12,6 +12,9 @@ the libuv watcher attribute on the oldest and the newest gevent.
   that returns a descriptor and an address).
 * ``sock._wait(watcher)``, ``sock._read_event``, ``sock._write_event``: how
   gevent waits for readiness on a socket, and its two watchers.
+* ``sock._read_event`` also for a dormant reader (``reading.py``,
+  ``dormant.py``): started with a dispatcher greenlet's ``switch`` as its
+  callback, no greenlet waits on it (:func:`stop_dormant_wait` undoes it).
 * ``watcher._watcher_ref`` (libuv only): the poll handle that gevent's libuv
   loop shares among the watchers of one descriptor.
 """
@@ -29,6 +32,7 @@ __all__ = [
     "readiness",
     "write_readiness",
     "set_ref",
+    "stop_dormant_wait",
     "wait_readable_or_woken",
     "wake",
 ]
@@ -87,6 +91,16 @@ def wait_readable_or_woken(read_watcher: Any, keep: Callable[[Waiter | None], ob
     finally:
         read_watcher.stop()
         keep(None)
+
+
+def stop_dormant_wait(sock: Any) -> None:
+    """Stop gevent socket *sock*'s read watcher, started for a dormant reader (a no-op if not started).
+
+    Before closing a socket whose reader is dormant: gevent's close throws
+    its "closed" error into whatever greenlet a started watcher's callback is
+    bound to -- here the hub's dispatcher, which waits for no socket in particular.
+    """
+    sock._read_event.stop()
 
 
 def wake(waiter: Waiter) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from ._gevent import os_socket
+from ._gevent import os_socket, stop_dormant_wait
 from .abort import AbortError, AbortSignal
 from .addresses import is_inet
 from .emitter import Listener
@@ -246,6 +246,10 @@ class EndOfLife(SocketBase):
         if self._handle is not None:
             if self._peer is None:
                 self._peer_cache()  # remoteAddress stays known after close
+            if self._reader is None:
+                # Dormant (reading.py): no greenlet waits on the read watcher, so stop it
+                # before gevent's close would throw its "closed" error into the dispatcher.
+                stop_dormant_wait(self._handle)
             self._handle.close()
         queue = self._queue
         pending = [cb for _, cb in queue if cb is not None] if queue else ()

@@ -46,15 +46,12 @@ class Pipe:
         self.destination = destination
         self.end = end
         self.waiting = False  # we paused the source until the destination drains
-
-    # The listeners are bound methods made afresh when registered and when
-    # removed: a bound method equals (and hashes as) any other of the same
-    # function and object, which is all the listener tables need.  Keeping
-    # them on the pipe would make a reference cycle of every pipe, freed only
-    # by the cyclic garbage collector.
-
-    def attach(self) -> None:
-        source, destination = self.source, self.destination
+        # Attached at once (a method of its own would be a Python call more per
+        # c.pipe(c) connection).  The listeners are bound methods made afresh
+        # when registered and when removed: a bound method equals (and hashes
+        # as) any other of the same function and object, which is all the
+        # listener tables need.  Keeping them on the pipe would make a
+        # reference cycle of every pipe, freed only by the cyclic garbage collector.
         if (
             isinstance(destination, EventEmitter)
             and "new_listener" not in source._events

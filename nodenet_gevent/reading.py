@@ -10,6 +10,29 @@ slows the peer); ``resume()`` wakes it.  Until someone consumes data (a
 the high-water mark, then parks: no data is lost for want of a listener, and a
 consumer arriving from any greenlet gets the held data at once.  At EOF it
 hands over to ``closing._finish_reading``.
+
+The reader's lifecycle
+----------------------
+An idle connection has no live greenlet.  When the reader has to wait for
+readability with nothing held (the kernel buffer is empty, nobody is owed
+anything), it goes *dormant*: ``_reader`` becomes ``None``, the socket's read
+watcher is started with the hub's dispatcher as its callback (``dormant.py``),
+and the reader's greenlet lets go -- the connection's first one ends, a pooled
+runner goes back to the pool.  A waiting greenlet costs about 7.5 KiB
+(``benchmarks/README.md``), a dormant connection nothing.  When data arrives,
+the hub switches (in C) into the dispatcher, which hands the socket to an idle
+runner; the runner becomes ``_reader``, stops the watcher first thing and
+carries on ``_read_loop``.  No handler ever runs in the hub or the dispatcher::
+
+    _run_reader (a greenlet of its own): connect / 'connection' -> _read_loop
+    _read_loop --must wait, nothing held--> dormant (_reader None, the watcher on the dispatcher)
+    dormant --readable--> hub -> dispatcher -> a runner: _reader = runner, _read_loop
+    dormant --destroy() from anywhere--> the watcher stopped (closing.py), nothing to wake
+
+``self._reader`` is the greenlet reading for this socket right now (``None``
+while dormant), so "am I the reader?" checks hold.  Waits with something held
+(readability *or* a consumer), parking on pause, and the ``onread`` reader
+keep their greenlet, as before.
 """
 
 from __future__ import annotations
@@ -20,9 +43,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import gevent
 from gevent.event import Event
+from gevent.hub import get_hub
 
 from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
+from .dormant import _DISPATCHERS, dispatcher
 from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
@@ -65,21 +90,25 @@ class ReadSide(SocketBase):
                 if self._extra is not None and "onread" in self._extra:
                     self._read_into(*self._extra["onread"])
                 else:
-                    self._read_loop()
+                    self._read_loop(True)
             elif self._read_state is EOF:  # the 'connection' handler iterated to the end
                 self._finish_reading(True)
-        except gevent.GreenletExit:
+        except BaseException as error:
+            self._reader_failed(error)
+
+    def _reader_failed(self, error: BaseException) -> None:
+        if isinstance(error, gevent.GreenletExit):
             self._destroy()
-        except Exception as error:
+        elif isinstance(error, Exception):
             # A user handler raised (or an 'error' nobody listened to): this
             # socket is done, the exception is reported (reporting.py), others go on.
             report(error, self)  # (first: the report names the connection's addresses)
             self._destroy(had_error=True)
-        except BaseException:  # KeyboardInterrupt, SystemExit: not ours to swallow
+        else:  # KeyboardInterrupt, SystemExit: not ours to swallow
             self._destroy(had_error=True)
-            raise
+            raise error
 
-    def _read_loop(self) -> None:
+    def _read_loop(self, started: bool = False) -> None:
         """Read and deliver (or hold) until EOF, then finish reading; return early once closed.
 
         Straight to the OS socket: gevent's recv() wrapper would cost a Python
@@ -87,76 +116,89 @@ class ReadSide(SocketBase):
         surely) empty, so wait for readiness before the next recv instead of
         paying for an EAGAIN, as libuv does.  A reader whose socket is always
         ready yields after a streak, so it cannot starve other connections.
+        With nothing held, that wait is dormant (see the module docstring).
+
+        *started*: called by ``_run_reader``, a handler having just run; without
+        it, by a pooled runner after a dormant wait (``dormant.py``), which is why
+        it catches what handlers raise itself, as ``_run_reader`` does.
         """
-        handle = self._handle
-        recv = os_socket(handle).recv
-        wait, read_event = readiness(handle)
-        size = self.READ_SIZE
-        streak = 0
-        must_wait = False
-        # A handler ran ('connect'/'connection' just did) since this greenlet last yielded.
-        user_code_ran = True
-        while True:
-            if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
-                return
-            if must_wait:
-                streak = 0
-                try:
-                    if self._held:
+        try:
+            handle = self._handle
+            recv = os_socket(handle).recv
+            read_event = readiness(handle)[1]
+            if not started:
+                read_event.stop()  # first, before anything can switch: the hub must not switch in here again
+            size = self.READ_SIZE
+            streak = 0
+            must_wait = False
+            # A handler ran ('connect'/'connection' just did) since this greenlet last yielded.
+            user_code_ran = started
+            while True:
+                if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                    return
+                if must_wait:
+                    streak = 0
+                    if not self._held:
+                        # Dormant: this greenlet lets go; a pooled one carries on when readable.
+                        self._reader = None
+                        hub = get_hub()
+                        read_event.start(_DISPATCHERS.get(hub) or dispatcher(hub), self, None)
+                        return
+                    try:
                         # Nobody consumes yet: a consumer arriving must end this wait too.
                         wait_readable_or_woken(read_event, self._keep_waiter)
-                    else:
-                        wait(read_event)
-                except OSError as error:  # includes gevent's "closed in another greenlet"
+                    except OSError as error:  # includes gevent's "closed in another greenlet"
+                        if self._state is not CLOSED:
+                            self._destroy(os_error(error, "read"))
+                        return
+                    user_code_ran = False
+                    if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                        return
+                try:
+                    data = recv(size)
+                except BlockingIOError:
+                    must_wait = True
+                    continue
+                except OSError as error:
                     if self._state is not CLOSED:
                         self._destroy(os_error(error, "read"))
                     return
-                user_code_ran = False
-                if (self._flowing is not True or self._held) and not self._wait_for_reader_turn():
+                if not data:
+                    if self._state is OPEN:
+                        self._read_state = EOF
+                        self._finish_reading(user_code_ran)
                     return
-            try:
-                data = recv(size)
-            except BlockingIOError:
-                must_wait = True
-                continue
-            except OSError as error:
-                if self._state is not CLOSED:
-                    self._destroy(os_error(error, "read"))
-                return
-            if not data:
-                if self._state is OPEN:
-                    self._read_state = EOF
-                    self._finish_reading(user_code_ran)
-                return
-            nbytes = len(data)
-            must_wait = nbytes < size
-            self._bytes_read += nbytes
-            if self._idle is not None:
-                self._idle.touch()
-            if self._flowing and not self._held:  # held data goes first
-                decoder = self._decoder
-                user_code_ran = True
-                if decoder is not None:
-                    data = decoder.write(data)
-                    if data:
+                nbytes = len(data)
+                must_wait = nbytes < size
+                self._bytes_read += nbytes
+                if self._idle is not None:
+                    self._idle.touch()
+                if self._flowing and not self._held:  # held data goes first
+                    decoder = self._decoder
+                    user_code_ran = True
+                    if decoder is not None:
+                        data = decoder.write(data)
+                        if data:
+                            self.emit("data", data)
+                    else:
                         self.emit("data", data)
                 else:
-                    self.emit("data", data)
-            else:
-                if self._held is None:
-                    self._held = collections.deque()
-                self._held.append(data)
-                self._held_size += nbytes
-                self._emitted_readable = False  # new data to announce in 'readable' mode
-            if self._state is not OPEN or self._read_state is not READING:
-                if self._state is OPEN:  # a handler iterated the socket to its EOF
-                    self._finish_reading(True)
-                return
-            streak += 1
-            if streak >= self.READS_BEFORE_YIELD:
-                streak = 0
-                gevent.sleep(0)
-                user_code_ran = False
+                    if self._held is None:
+                        self._held = collections.deque()
+                    self._held.append(data)
+                    self._held_size += nbytes
+                    self._emitted_readable = False  # new data to announce in 'readable' mode
+                if self._state is not OPEN or self._read_state is not READING:
+                    if self._state is OPEN:  # a handler iterated the socket to its EOF
+                        self._finish_reading(True)
+                    return
+                streak += 1
+                if streak >= self.READS_BEFORE_YIELD:
+                    streak = 0
+                    gevent.sleep(0)
+                    user_code_ran = False
+        except BaseException as error:
+            self._reader_failed(error)
 
     def _read_into(self, supply: Any, callback: Any) -> None:
         """The ``onread`` option: receive into the user's buffer and call ``callback(nread, buffer)``.
@@ -294,8 +336,16 @@ class ReadSide(SocketBase):
 
     def _listener_added(self, event: str) -> None:
         if event == "data":
-            if self._flowing is None:
-                self.resume()
+            if self._flowing is None and not self._readable_mode:
+                # resume(), inline (a Python call less per connection): nothing is parked or held yet,
+                # or the reader looks again.
+                self._flowing = True
+                if "resume" in self._events:
+                    self.emit("resume")
+                if self._park is not None:
+                    self._park.set()
+                if self._wake is not None:
+                    wake(self._wake)
         elif not self._readable_mode:  # 'readable': paused mode, consumed with read()
             self._readable_mode = True
             self._flowing = False
@@ -326,11 +376,10 @@ class ReadSide(SocketBase):
         """
         if end is not True and end is not False and isinstance(end, Mapping):  # (bools first: no ABC check)
             end = end.get("end") is not False
-        pipe = Pipe(self, destination, bool(end))  # type: ignore[arg-type]  # a ReadSide is part of a Socket
+        pipe = Pipe(self, destination, bool(end))  # type: ignore[arg-type]  # a ReadSide is part of a Socket; attaches
         if self._pipes is None:
             self._pipes = []
         self._pipes.append(pipe)
-        pipe.attach()
         target: object = destination  # (mypy: a TypeVar bound to a Protocol never narrows to a class)
         if isinstance(target, EventEmitter):  # (a dict lookup rather than a call, per connection)
             if "pipe" in target._events:

@@ -6,7 +6,8 @@ changes what):
 
 * ``connecting.py`` -- ``connect()``: lookup, connect, ``'connect'``.
 * ``reading.py`` -- the reader greenlet, data held for a late consumer,
-  ``pause()``/``resume()``, ``setEncoding()``, ``pipe()``.
+  ``pause()``/``resume()``, ``setEncoding()``, ``pipe()``; ``dormant.py`` --
+  the pooled greenlets that read for idle connections when data comes.
 * ``paused.py`` -- Node's paused mode (``'readable'``, ``read()``,
   ``unshift()``) and ``for chunk in sock``.
 * ``writing.py`` -- ``write()``, ``end()``, the write queue and the writer
@@ -25,13 +26,12 @@ import contextvars
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from greenlet import greenlet as RawGreenlet
-
 from . import args as _args
 from .addresses import AddressInfo, Peer
 from .blocklist import validate_block_list
 from .closing import EndOfLife
 from .connecting import Connecting
+from .dormant import _DISPATCHERS, dispatcher
 from .emitter import _NO_LOCK
 from .errors import invalid_arg_type
 from .handles import adopt_connected_fd, adopt_socket_object
@@ -130,7 +130,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
     def _accepted(
         cls, handle: Any, peer: Peer, server: Server, allow_half_open: bool, pause_on_connect: bool, hub: Any
     ) -> Self:
-        """A socket for a connection the server just accepted, its reader greenlet scheduled.
+        """A socket for a connection the server just accepted, its reader scheduled (a pooled greenlet).
 
         What ``__init__``, ``_reset()``, ``_open()`` and ``next_tick()`` would
         do, in one function: every accepted connection pays for this.
@@ -171,10 +171,10 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._readable_mode = False
         self._emitted_readable = False
         self._extra = None
-        context = self._context = server._context.copy()  # one per connection, from the server's
-        reader = self._reader = RawGreenlet(self._run_reader, hub)
-        reader.gr_context = context
-        hub.loop.run_callback(reader.switch, server, None)
+        self._context = server._context.copy()  # one per connection, from the server's
+        # The reader: a pooled runner, once this greenlet yields (dormant.py).
+        self._reader = None
+        hub.loop.run_callback(_DISPATCHERS.get(hub) or dispatcher(hub), self, server)
         return self
 
     def fileno(self) -> int:

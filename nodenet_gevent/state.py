@@ -33,7 +33,8 @@ The states
 
 Who changes what
 ----------------
-* The **reader greenlet** (``reading.py``) alone moves ``_read_state``
+* The **reader greenlet** (``reading.py``; a pooled one, ``dormant.py``, after
+  an idle wait) alone moves ``_read_state``
   (READING -> EOF -> ENDED) and alone calls ``recv``.  After EOF it runs
   ``closing._finish_reading``.
 * ``write()`` (any greenlet) appends to the queue; the **writer greenlet**
@@ -144,7 +145,7 @@ class SocketBase(EventEmitter):
     _decoder: Decoder | None
     _park: Event | None  # a parked reader waits on it
     _wake: Waiter | None  # a reader holding data waits on it and on readiness
-    _reader: greenlet.greenlet | None
+    _reader: greenlet.greenlet | None  # the greenlet reading for it now; None while dormant (reading.py)
     _writer: greenlet.greenlet | None
     _queue: collections.deque[QueueItem] | None
     _queued: int

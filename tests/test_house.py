@@ -2,7 +2,7 @@
 
 * Both constructors of a Socket (``Socket()`` with ``_reset()``, and the accept
   path's hand-inlined ``Socket._accepted``) set every field.
-* ``Pipe.attach``'s direct writes into the emitters' tables leave exactly what
+* ``Pipe``'s direct writes (it attaches as it is made) into the emitters' tables leave exactly what
   three ``on()`` calls would.
 * The close tail inlined in ``_destroy`` and ``_emit_close`` do the same.
 * No code stores an attribute outside the slots (the instance ``__dict__`` that
@@ -57,13 +57,11 @@ def test_pipe_direct_table_writes_equal_three_on_calls(track):
     fast_source, fast_destination = net.Socket(), net.Socket()
     slow_source, slow_destination = net.Socket(), net.Socket()
     added = []
-    # A 'new_listener' listener makes attach() take the on() path.
+    # A 'new_listener' listener makes Pipe() take the on() path.
     slow_source.on("new_listener", lambda event, f: added.append(event))
     slow_destination.on("new_listener", lambda event, f: added.append(event))
     fast = Pipe(fast_source, fast_destination, True)
     slow = Pipe(slow_source, slow_destination, True)
-    fast.attach()
-    slow.attach()
     assert sorted(added) == ["data", "drain", "end"]
 
     def tables(sock):

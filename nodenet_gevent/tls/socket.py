@@ -148,9 +148,9 @@ class TLSSocket(Socket):
     def _open(self, handle: Any) -> None:
         super()._open(handle if isinstance(handle, TLSChannel) else self._channel(handle))
 
-    def _read_loop(self) -> None:
+    def _read_loop(self, started: bool = False) -> None:
         if self._is_secure() or self._secure():
-            super()._read_loop()
+            super()._read_loop(started)
 
     def _read_into(self, supply: Any, callback: Any) -> None:
         if self._is_secure() or self._secure():
