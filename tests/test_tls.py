@@ -13,7 +13,7 @@ import pytest
 
 import nodenet_gevent as net
 from nodenet_gevent import tls
-from conftest import event_flag, raises
+from conftest import event_flag, raises, wait_until
 from tls_support import collect, first_error, tls_connect, tls_listen
 
 pytestmark = pytest.mark.timeout(30)
@@ -338,6 +338,37 @@ def test_session_resumption(track, certs):
     assert second.isSessionReused() is True
     second.end()
     raises(TypeError, "ERR_INVALID_ARG_TYPE", lambda: tls.connect({"port": 1, "session": b"nope"}))
+
+
+def test_tickets_reach_a_client_the_server_never_answers(track, certs):
+    """The server holds its TLS 1.3 tickets for its first answer; with none, they still go."""
+    server = tls_listen(track, certs.server_options(), lambda c: c.on("data", lambda data: None))
+    client = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options())
+    net.once(client, "secureConnect", timeout=5)
+    client.write(b"no answer to this")
+
+    def ticket():
+        session = client.getSession()
+        return session if session is not None and session.ssl_session.has_ticket else None
+
+    wait_until(ticket, message="the session tickets")
+    again = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options(session=ticket()))
+    net.once(again, "secureConnect", timeout=5)
+    assert again.isSessionReused() is True
+    client.destroy()
+    again.destroy()
+
+
+def test_many_records_in_one_read_come_whole_and_in_order(track, certs):
+    """Each write is a TLS record of its own: the reader decrypts all that came in one recv."""
+    server = tls_listen(track, certs.server_options(), echo)
+    client = tls_connect(track, server_port(server), "127.0.0.1", certs.client_options())
+    net.once(client, "secureConnect", timeout=5)
+    chunks = [b"%05d;" % i for i in range(2000)]
+    for chunk in chunks:
+        client.write(chunk)
+    client.end()
+    assert collect(client) == b"".join(chunks)
 
 
 def test_net_socket_features_work_over_tls(track, certs):

@@ -38,6 +38,7 @@ from gevent.event import Event
 from gevent.lock import Semaphore
 
 from .._gevent import os_socket, readiness, write_readiness
+from ..loop import next_tick
 
 if TYPE_CHECKING:
     from .socket import TLSSocket
@@ -57,7 +58,7 @@ class TLSChannel:
     __slots__ = (
         "raw", "_os", "_sock", "_wait", "_read_event", "_write_event", "tls", "incoming", "outgoing",
         "_backlog", "_send_lock", "secured", "handshake_done", "_eof", "owner", "_closed",
-        "_said_goodbye", "_full_read", "_hold_tickets",
+        "_said_goodbye", "_full_read", "_hold_tickets", "_ssl", "_push_owed", "_server_side",
     )
 
     def __init__(self, raw: Any, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO,
@@ -68,6 +69,10 @@ class TLSChannel:
         self._wait, self._read_event = readiness(raw)
         self._write_event = write_readiness(raw)
         self.tls = tls
+        # The C object under the SSLObject: its read/write/pending without the Python wrapper's
+        # frame (twice per round trip).
+        self._ssl: Any = getattr(tls, "_sslobj", tls)
+        self._server_side = tls.server_side
         self.incoming = incoming
         self.outgoing = outgoing
         self._backlog = bytearray()  # ciphertext the kernel has not taken yet
@@ -80,6 +85,7 @@ class TLSChannel:
         self._said_goodbye = False  # our close_notify went
         self._full_read = False  # the last recv() filled its size: TLS may hold decrypted bytes
         self._hold_tickets = False  # server side, just secure: the tickets wait for the first exchange
+        self._push_owed = False  # _push_later is to run
 
     # ------------------------------------------------------------------
     # the read side (the reader greenlet)
@@ -87,59 +93,94 @@ class TLSChannel:
     def recv(self, size: int) -> bytes:
         if self._eof:
             return b""
-        tls = self.tls
-        read = tls.read
+        read = self._ssl.read
         incoming = self.incoming
-        parts: list[bytes] = []
-        got = 0
         # Go to the kernel only when TLS holds nothing (no record, no decrypted rest): after a
         # short read the reader waits for readiness instead of paying for an EAGAIN and its
         # exception, as for plain TCP.
-        need_raw = not incoming.pending and not (self._full_read and tls.pending())
-        while got < size:
-            if need_raw:
-                if got:
-                    break
-                try:
-                    raw = self._os.recv(RAW_READ_SIZE)
-                except BlockingIOError:
-                    if self.outgoing.pending and not self._hold_tickets:
-                        self.push()  # what TLS has for the peer goes before the reader waits
-                    raise  # the reader waits for readiness, then calls again
-                if not raw:
-                    self._eof = True  # a FIN without close_notify: the end, as Node takes it
-                    break
-                incoming.write(raw)
+        if not incoming.pending and not (self._full_read and self._ssl.pending()):
+            try:  # (_from_kernel, inline: a frame less per chunk)
+                raw = self._os.recv(RAW_READ_SIZE)
+            except BlockingIOError:
+                if self.outgoing.pending and not self._hold_tickets:
+                    self.push()  # what TLS has for the peer goes before the reader waits
+                raise  # the reader waits for readiness, then calls again
+            if not raw:
+                self._eof = True  # a FIN without close_notify: the end, as Node takes it
+                return b""
+            incoming.write(raw)
+        # The common case -- one record, one read, one chunk -- builds no list.
+        data = b""
+        parts: list[bytes] | None = None
+        got = 0
+        while True:
             try:
-                data = read(size - got)
+                chunk = read(size - got)
             except _WantRead:
-                need_raw = True  # an incomplete record: the rest is still in the kernel
+                # An incomplete record: the rest is still in the kernel (or, with bytes to
+                # return already, the next call reads it).
+                if got or not self._from_kernel():
+                    break
                 continue
             except (_ZeroReturn, _SSLEOF):
                 self._eof = True
                 break
             except ssl.SSLError as error:
                 self._fail(error)
-            if not data:
+            if not chunk:
                 self._eof = True
                 break
-            parts.append(data)
-            got += len(data)
-            need_raw = not incoming.pending  # (a record larger than asked for ends the loop)
+            if not got:
+                data = chunk
+            elif parts is None:
+                parts = [data, chunk]
+            else:
+                parts.append(chunk)
+            got += len(chunk)
+            if got >= size or not incoming.pending:  # (a record larger than asked for ends it too)
+                break
         # Decrypted bytes can be left in TLS only when a read filled the caller's size.
         self._full_read = got >= size
         self._hold_tickets = False
         if self.outgoing.pending:  # a session ticket, a key update's answer
-            if parts and self.owner is not None:
-                # The data returned now may well be answered at once: that write carries this
-                # along in one segment (two small ones would wait on Nagle and a delayed ACK).
-                # The writer greenlet sends it anyway if nothing is written.
-                self.owner._start_writer()
+            if got and self.owner is not None:
+                # The data returned now may well be answered at once, from the reader (the
+                # caller): that write carries this along in one segment (two small ones would
+                # wait on Nagle and a delayed ACK).  If nothing is written, a greenlet of
+                # its own sends it once the reader yields.
+                if not self._push_owed:
+                    self._push_owed = True
+                    next_tick(self._push_later)
             else:
                 self.push()
-        if len(parts) == 1:
-            return parts[0]
-        return b"".join(parts)
+        return data if parts is None else b"".join(parts)
+
+    def _from_kernel(self) -> bool:
+        """One non-blocking recv into the incoming BIO: False at the peer's FIN.
+
+        ``BlockingIOError`` when the kernel has nothing (the reader waits for
+        readiness, then calls again) -- once what TLS has for the peer is out.
+        """
+        try:
+            raw = self._os.recv(RAW_READ_SIZE)
+        except BlockingIOError:
+            if self.outgoing.pending and not self._hold_tickets:
+                self.push()  # what TLS has for the peer goes before the reader waits
+            raise
+        if not raw:
+            self._eof = True  # a FIN without close_notify: the end, as Node takes it
+            return False
+        self.incoming.write(raw)
+        return True
+
+    def _push_later(self) -> None:
+        """(Its own greenlet) What TLS had for the peer after a read, if no write took it along."""
+        self._push_owed = False
+        if not self._closed and self.outgoing.pending:
+            try:
+                self.push()
+            except OSError:
+                pass  # a broken connection: the reader (or the writer) meets it and tells
 
     def recv_into(self, buffer: Any) -> int:
         data = self.recv(len(buffer))
@@ -164,7 +205,7 @@ class TLSChannel:
             return 0
         self._hold_tickets = False
         try:
-            self.tls.write(data)
+            self._ssl.write(data)
         except ssl.SSLError as error:
             self._fail(error)
         out = self.outgoing.read()
@@ -191,7 +232,7 @@ class TLSChannel:
 
     def _write_plain(self, data: Any) -> None:
         try:
-            self.tls.write(data)
+            self._ssl.write(data)
         except ssl.SSLError as error:
             self._fail(error)
 
@@ -314,12 +355,14 @@ class TLSChannel:
 
     def handshake_step(self) -> bool:
         """One step of the handshake: True once it is done; False: call again after :meth:`receive`."""
+        if self._server_side and not self.incoming.pending:
+            return False  # a server starts from the client's hello: nothing to do before it
         try:
-            self.tls.do_handshake()
+            self._ssl.do_handshake()
         except _WantRead:
             self.flush()
             return False
-        if self.tls.server_side and self.tls.version() == "TLSv1.3":
+        if self._server_side and self._ssl.version() == "TLSv1.3":
             # All that is left to send is the session tickets: they wait for our first answer,
             # or for the client's first data (see recv), and go with it in one segment, as
             # Node's do: sent alone, the answer after them would wait for their ACK (Nagle
