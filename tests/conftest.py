@@ -141,6 +141,17 @@ def raises(exception, code, call, message=None):
     return info.value
 
 
+def kill_process(proc):
+    """Kill *proc* unless it is gone.  Under gevent's child watcher (libuv, patch_all()) the
+    process may be reaped in the hub just before its ``returncode`` is set, so ``poll()`` says
+    running while ``kill()`` would raise ``ProcessLookupError``."""
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+
+
 def wait_until(predicate, timeout=5, message="condition"):
     """Poll *predicate* cooperatively; for states no single event announces."""
     deadline = gevent.get_hub().loop.now() + timeout

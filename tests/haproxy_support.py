@@ -19,7 +19,7 @@ import gevent.socket as gsocket
 import pytest
 
 from nodenet_gevent.proxy_protocol import ProxyProtocolError, read_header
-from conftest import has_ipv6, scratch_dir
+from conftest import has_ipv6, kill_process, scratch_dir
 
 # Debian installs it in /usr/sbin, which a user's PATH may lack.
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/local/sbin:/usr/sbin")
@@ -215,7 +215,7 @@ class HAProxy:
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            kill_process(self.process)
             self.process.wait(5)
         self.process = None
 

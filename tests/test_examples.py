@@ -28,6 +28,8 @@ from pathlib import Path
 import gevent.monkey
 import pytest
 
+from conftest import kill_process
+
 pytestmark = [
     pytest.mark.timeout(60),
     # Monkey-patched, gevent's subprocess forks (then execs at once) while its
@@ -138,8 +140,7 @@ class Example:
         return code
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
+        kill_process(self.proc)
         try:
             self.proc.wait(10)
         finally:

@@ -37,7 +37,16 @@ import gevent.subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import MONKEY, event_flag, load_soak, read_all, recorded_greenlet_errors, tcp_info, wait_until
+from conftest import (
+    MONKEY,
+    event_flag,
+    kill_process,
+    load_soak,
+    read_all,
+    recorded_greenlet_errors,
+    tcp_info,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -122,8 +131,7 @@ class Script:
             return None
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
+        kill_process(self.proc)
         self.wait(10)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:

@@ -24,7 +24,7 @@ import gevent.subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag, wait_until
+from conftest import event_flag, kill_process, wait_until
 from test_modern_support import greenlet_errors, pipe_path, refused_port, serve  # noqa: F401
 
 NODE = shutil.which("node")
@@ -67,8 +67,7 @@ class NodePeer:
         assert code == 0, self.proc.stderr.read().decode()
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
+        kill_process(self.proc)
         self.proc.wait()
         for pipe in (self.proc.stdout, self.proc.stderr):
             pipe.close()
