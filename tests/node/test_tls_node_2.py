@@ -1,0 +1,228 @@
+"""Ports of nodejs/node test/parallel test-tls-*.js, second half (after test-tls-legacy-deprecated.js).
+
+The index stores them as test/parallel/tls/<name>.js.  Ported here: test-tls-multiple-cas-as-string.js,
+test-tls-reuse-host-from-socket.js, test-tls-server-connection-server.js,
+test-tls-socket-allow-half-open-option.js, test-tls-sni-servername.js, test-tls-on-empty-socket.js,
+test-tls-net-socket-keepalive.js, test-tls-socket-close.js, test-tls-timeout-server-2.js,
+test-tls-server-verify.js.  Node's fixtures become trustme certificates (tests/tls_support.py);
+what is not ported, and why, is in NOT_PORTED.md's TLS section.
+"""
+
+import pytest
+
+import nodenet_gevent as net
+from nodenet_gevent import tls
+from tls_support import tls_connect, tls_listen
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def port_of(server):
+    return server.address()["port"]
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-multiple-cas-as-string.js
+
+
+@pytest.mark.parametrize("joined", [False, True], ids=["list", "newline-joined"])
+def test_multiple_cas_as_string(track, certs, must_call, joined):
+    import trustme
+
+    other_ca = trustme.CA().cert_pem.bytes().decode()
+    ca = "%s\n%s" % (other_ca, certs.ca_pem) if joined else [other_ca, certs.ca_pem]
+    server = tls_listen(track, {"ca": ca, "cert": certs.other_cert, "key": certs.other_key})
+    server.addContext("other.example", {"ca": ca, "cert": certs.other_cert, "key": certs.other_key})
+    socket = tls_connect(track, {"servername": "other.example", "host": "127.0.0.1", "port": port_of(server),
+                                 "ca": ca}, must_call(lambda: socket.end()))
+    socket.on("close", must_call(lambda *_: server.close()))
+    net.once(server, "close", timeout=5)
+    assert socket.authorized
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-reuse-host-from-socket.js
+
+
+def test_reuse_host_from_socket(track, certs, must_call):
+    server = tls_listen(track, certs.server_options())
+
+    def on_connect():
+        secure = tls_connect(track, {"socket": socket, "rejectUnauthorized": False},
+                             must_call(lambda: (secure.destroy(), server.close())))
+
+    socket = track.connect(port_of(server), "127.0.0.1", must_call(on_connect))
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-server-connection-server.js
+
+
+def test_server_connection_server(track, certs, must_call):
+    server = tls_listen(track, certs.server_options(), lambda s: s.end("hello"))
+
+    def on_connection(socket):
+        assert socket.server is server
+        server.close()
+
+    server.on("connection", must_call(on_connection))
+    client = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False},
+                         lambda: client.end())
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-socket-allow-half-open-option.js (not the stream.Duplex block:
+# a TLSSocket wraps a net.Socket here)
+
+
+@pytest.mark.xfail(strict=True, reason="TLSSocket(net.Socket(), {allowHalfOpen: True}) takes the option; Node "
+                   "ignores it when wrapping a net.Socket (the wrapped socket's own setting decides)")
+def test_socket_allow_half_open_option_is_ignored_over_a_net_socket():
+    assert tls.TLSSocket(net.Socket(), {"allowHalfOpen": True}).allowHalfOpen is False
+
+
+def test_socket_allow_half_open_option():
+    assert tls.TLSSocket().allowHalfOpen is False
+    # The option is honoured when the `socket` argument is not given.
+    assert tls.TLSSocket(None, {"allowHalfOpen": True}).allowHalfOpen is True
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-sni-servername.js
+
+
+@pytest.mark.parametrize("servername", ["c.another.com", "c.wrong.com"])
+def test_sni_servername_is_known_on_tls_client_error(track, certs, must_call, servername):
+    def sni_callback(name, callback):
+        if name == "c.another.com":
+            callback(None, {})
+        else:
+            callback(Exception("Invalid SNI context"), None)
+
+    server = tls_listen(track, {"requestCert": True, "rejectUnauthorized": False, "SNICallback": sni_callback},
+                        must_call.never("secureConnection"))
+    seen = []
+    server.on("tlsClientError", must_call(lambda err, socket: seen.append((str(err), socket.servername))))
+    client = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "servername": servername,
+                                 "rejectUnauthorized": False}, must_call.never("secureConnect"))
+    errors = []
+    client.on("error", must_call(errors.append))
+    client.on("close", must_call(lambda *_: server.close()))
+    net.once(server, "close", timeout=5)
+    (message, name), = seen
+    assert name == servername
+    if servername == "c.wrong.com":
+        assert message == "Invalid SNI context"
+    else:
+        # Node's C++ layer refuses {} as "Invalid SNI context"; here a dict is a SecureContext's options
+        # (as addContext() takes them), and one with no certificate fails the handshake.
+        assert message == "error:SSL routines::no suitable signature algorithm"
+    assert "Client network socket disconnected before secure TLS connection was established" in str(errors[0])
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-on-empty-socket.js
+
+
+def test_on_empty_socket(track, certs, must_call):
+    server = tls_listen(track, certs.server_options(), lambda c: c.end("hello"))
+    out = []
+
+    def on_secure():
+        s.on("data", lambda chunk: out.append(bytes(chunk)))
+        s.on("end", must_call(lambda: (s.destroy(), server.close())))
+
+    socket = net.Socket()
+    track.sockets.append(socket)
+    s = tls_connect(track, {"socket": socket, "rejectUnauthorized": False}, must_call(on_secure))
+    socket.connect(port_of(server), "127.0.0.1")
+    net.once(server, "close", timeout=5)
+    assert b"".join(out) == b"hello"
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-net-socket-keepalive.js (TLS over an allowHalfOpen net.Socket connected
+# after tls.connect(): it must not hang)
+
+
+def test_net_socket_keepalive(track, certs, must_call):
+    def on_secure(conn):
+        conn.write("hello", must_call())
+        conn.on("data", must_call())
+        conn.on("end", must_call())
+        conn.on("close", must_call())
+        conn.end()
+
+    server = tls_listen(track, {**certs.server_options(), "ca": [certs.ca_pem]}, must_call(on_secure))
+    net_socket = net.Socket({"allowHalfOpen": True})
+    track.sockets.append(net_socket)
+    socket = tls_connect(track, {"socket": net_socket, "rejectUnauthorized": False})
+    net_socket.connect({"port": port_of(server), "host": "127.0.0.1"})
+    socket.on("secureConnect", must_call())
+    socket.on("end", must_call())
+    socket.on("data", must_call())
+    socket.on("close", must_call(lambda *_: server.close()))
+    socket.write("hello")
+    socket.end()
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-socket-close.js (a plain server hands its connections to a TLS server;
+# destroying the plain socket destroys the TLS one on it.  Node's setImmediate-by-setImmediate
+# timing of the two 'close' events is its event loop's: what is checked is their order)
+
+
+@pytest.mark.xfail(strict=True, reason="tls.Server.emit('connection', raw_socket) does not start TLS on that "
+                   "socket (Node's tls.Server listens to its own 'connection' event and wraps what it is given)")
+def test_socket_close(track, certs):
+    tls_server = tls.createServer(certs.server_options())
+    track.servers.append(tls_server)
+    server_tls = []
+    closes = []
+    tls_server.on("secureConnection", lambda socket: (
+        server_tls.append(socket), socket.on("close", lambda *_: closes.append("server tls"))))
+    net_sockets = []
+
+    def on_connection(socket):
+        net_sockets.append(socket)
+        tls_server.emit("connection", socket)
+
+        def on_close(*_):
+            closes.append("net")
+            assert server_tls[0].destroyed
+
+        socket.on("close", on_close)
+
+    net_server = track.listen(on_connection)
+    client = tls_connect(track, {"host": "localhost", "port": port_of(net_server), "rejectUnauthorized": False})
+    client.on("close", lambda *_: closes.append("client"))
+    net.once(tls_server, "secureConnection", timeout=2)
+
+    def on_timeout():
+        net_sockets[0].destroy()
+        assert net_sockets[0].destroyed
+
+    client.write("foo", "utf8", lambda *_: net_sockets[0].setTimeout(10, on_timeout))
+    net.once(client, "close", timeout=5)
+    net_server.close()
+    for name, emitter in (("net", net_sockets[0]), ("server tls", server_tls[0])):
+        if name not in closes:
+            net.once(emitter, "close", timeout=5)
+    assert sorted(closes) == ["client", "net", "server tls"]
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-timeout-server-2.js
+
+
+def test_timeout_server_2(track, certs, must_call):
+    def on_secure(cleartext):
+        s = cleartext.setTimeout(50, must_call(lambda: (cleartext.destroy(), server.close())))
+        assert isinstance(s, tls.TLSSocket)
+
+    server = tls_listen(track, certs.server_options(), must_call(on_secure))
+    tls_connect(track, {"host": "127.0.0.1", "port": port_of(server), "rejectUnauthorized": False})
+    net.once(server, "close", timeout=5)
