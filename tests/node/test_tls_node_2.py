@@ -199,7 +199,7 @@ def test_socket_close(track, certs):
     net_server = track.listen(on_connection)
     client = tls_connect(track, {"host": "localhost", "port": port_of(net_server), "rejectUnauthorized": False})
     client.on("close", lambda *_: closes.append("client"))
-    net.once(tls_server, "secureConnection", timeout=2)
+    net.once(tls_server, "secureConnection", timeout=1)
 
     def on_timeout():
         net_sockets[0].destroy()
@@ -226,3 +226,126 @@ def test_timeout_server_2(track, certs, must_call):
     server = tls_listen(track, certs.server_options(), must_call(on_secure))
     tls_connect(track, {"host": "127.0.0.1", "port": port_of(server), "rejectUnauthorized": False})
     net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-request-timeout.js
+
+
+def test_request_timeout(track, certs, must_call):
+    def on_secure(socket):
+        s = socket.setTimeout(100)
+        assert isinstance(s, tls.TLSSocket)
+        socket.on("timeout", must_call(lambda: (socket.end(), server.close())))
+
+    server = tls_listen(track, certs.server_options(), must_call(on_secure))
+    tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False})
+    net.once(server, "close", timeout=5)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-wrap-event-emmiter.js (a TypeError, not a crash)
+
+
+def test_wrap_event_emitter_is_a_type_error():
+    import pyee
+
+    with pytest.raises(TypeError) as info:
+        tls.TLSSocket(pyee.EventEmitter())
+    assert info.value.code == "ERR_INVALID_ARG_TYPE"
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-peer-certificate.js (in part: stdlib ssl gives neither the peer's chain
+# nor its public key -- no bits/modulus/exponent/pubkey/asn1Curve/infoAccess, README; the values are
+# computed from the trustme certificate instead of Node's fixtures' constants)
+
+
+def test_peer_certificate(track, certs, must_call):
+    import hashlib
+    import ssl
+
+    from cryptography import x509
+
+    server = tls_listen(track, certs.server_options())
+    socket = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False})
+    net.once(socket, "secureConnect", timeout=5)
+    peer = socket.getPeerCertificate()
+    assert "issuerCertificate" not in peer
+    peer = socket.getPeerCertificate(True)
+    der = ssl.PEM_cert_to_DER_cert(certs.cert)
+    assert peer["raw"] == der
+    assert peer["ca"] is False
+    assert peer["serialNumber"] == "%X" % x509.load_der_x509_certificate(der).serial_number
+
+    def colons(digest):
+        return ":".join("%02X" % byte for byte in digest)
+
+    assert peer["fingerprint"] == colons(hashlib.sha1(der).digest())
+    assert peer["fingerprint256"] == colons(hashlib.sha256(der).digest())
+    assert peer["fingerprint512"] == colons(hashlib.sha512(der).digest())
+
+
+def test_peer_certificate_self_issued_is_its_own_issuer(track, certs):
+    server = tls_listen(track, {"key": certs.self_signed_key, "cert": certs.self_signed_cert})
+    socket = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False})
+    net.once(socket, "secureConnect", timeout=5)
+    peer = socket.getPeerCertificate(True)
+    assert peer["ca"] is True
+    assert peer["issuerCertificate"] is peer
+
+
+@pytest.mark.xfail(strict=True, reason="getCertificate() without a local certificate gives None; Node gives {} "
+                   "(None only once the socket is destroyed)")
+def test_peer_certificate_no_local_certificate_is_an_empty_dict(track, certs):
+    server = tls_listen(track, certs.server_options())
+    socket = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False})
+    net.once(socket, "secureConnect", timeout=5)
+    assert socket.getCertificate() == {}
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-socket-default-options.js (in part: Node's bare TLSSocket never rejects
+# and the test reads the verdict with the internal ssl.verifyError(); stdlib ssl cannot carry on past
+# a failed verification (README), so here the verdict is whether 'secure' or 'error' comes)
+
+
+@pytest.mark.parametrize("kind", ["none", "empty", "secureContext with ca", "ca", "secureContext without ca"])
+def test_socket_default_options(track, certs, must_call, kind):
+    client = {
+        "none": None,
+        "empty": {},
+        "secureContext with ca": {"secureContext": tls.createSecureContext({"ca": certs.ca_pem})},
+        "ca": {"ca": certs.ca_pem},
+        # Context options such as ca are ignored when a secureContext is given.
+        "secureContext without ca": {"secureContext": tls.createSecureContext(), "ca": certs.ca_pem},
+    }[kind]
+    verified = kind in ("secureContext with ca", "ca")
+    server = tls_listen(track, certs.server_options())
+    received = []
+    if verified:
+        def on_secure_connection(conn):
+            conn.on("data", lambda data: received.append(bytes(data)))
+            conn.on("end", must_call(lambda: server.close()))
+
+        server.once("secureConnection", must_call(on_secure_connection))
+    socket = tls.TLSSocket(None, client)
+    track.sockets.append(socket)
+    socket.connect(port_of(server), "127.0.0.1")
+    socket.on("connect", must_call(lambda: socket.end("hello")))
+    if verified:
+        net.once(server, "close", timeout=5)
+        assert b"".join(received) == b"hello"
+    else:
+        error = net.once(socket, "error", timeout=5)[0]
+        assert error.code == "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+
+
+@pytest.mark.xfail(strict=True, reason="a client-side TLSSocket emits only 'secureConnect'; Node's emits 'secure' "
+                   "on every socket (tls.connect() turns it into 'secureConnect', a bare TLSSocket has only 'secure')")
+def test_a_client_tls_socket_emits_secure(track, certs):
+    server = tls_listen(track, certs.server_options())
+    socket = tls.TLSSocket(None, {"ca": certs.ca_pem})
+    track.sockets.append(socket)
+    socket.connect(port_of(server), "127.0.0.1")
+    net.once(socket, "secure", timeout=1)
