@@ -6,7 +6,8 @@ test-tls-socket-allow-half-open-option.js, test-tls-sni-servername.js, test-tls-
 test-tls-net-socket-keepalive.js, test-tls-socket-close.js, test-tls-timeout-server-2.js,
 test-tls-request-timeout.js, test-tls-wrap-event-emmiter.js, test-tls-peer-certificate.js,
 test-tls-socket-default-options.js, test-tls-server-verify.js, test-tls-server-parent-constructor-options.js,
-test-tls-wrap-econnreset-socket.js, test-tls-wrap-econnreset-pipe.js, test-tls-options-boolean-check.js.
+test-tls-wrap-econnreset-socket.js, test-tls-wrap-econnreset-pipe.js, test-tls-options-boolean-check.js,
+test-tls-retain-handle-no-abort.js, test-tls-secure-context-usage-order.js.
 The strict xfails are what the ports found.  Node's fixtures become trustme certificates (tests/tls_support.py);
 what is not ported, and why, is in NOT_PORTED.md's TLS section.
 """
@@ -574,3 +575,56 @@ def test_options_boolean_check_key_objects(certs):
                    "certificate data'); Node takes '' as not given")
 def test_options_boolean_check_empty_strings_are_not_given():
     tls.createSecureContext({"key": "", "cert": "", "ca": ""})
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-retain-handle-no-abort.js (util.inspect(c.ssl) becomes repr() of the socket;
+# Node's bare TLSSocket never verifies the server, ours does unless told not to: see socket-default-options)
+
+
+def test_retain_handle_no_abort(track, certs, must_call):
+    received = []
+
+    def on_secure(s):
+        s.on("data", lambda data: received.append(bytes(data)))
+        s.on("end", must_call(lambda: (server.close(), s.destroy())))
+
+    server = tls_listen(track, certs.server_options(), must_call(on_secure))
+    c = tls.TLSSocket(None, {"rejectUnauthorized": False})
+    track.sockets.append(c)
+    c.connect(port_of(server), "127.0.0.1", must_call(lambda: c.end("hello world")))
+    net.once(server, "close", timeout=5)
+    assert b"".join(received) == b"hello world"
+    assert repr(c)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-secure-context-usage-order.js (the most recently added matching context is
+# chosen.  Node accepts the 'a' client unauthorized under the context whose CA did not sign its
+# certificate; stdlib ssl fails that handshake instead (README, tls): our rule, checked here)
+
+
+def test_secure_context_usage_order(track, certs, agents, must_call):
+    authorized = []
+    server = tls_listen(track, certs.server_options(requestCert=True, rejectUnauthorized=False),
+                        lambda c: authorized.append((c.servername, c.authorized)))
+    client_errors = []
+    server.on("tlsClientError", lambda error, socket: client_errors.append(socket.servername))
+    bad = {"key": certs.other_key, "cert": certs.other_cert, "ca": [agents["ca2"]]}
+    good = {"key": certs.other_key, "cert": certs.other_cert, "ca": [certs.ca_pem]}
+    server.addContext("*.example.com", bad)
+    options = {"port": port_of(server), "host": "127.0.0.1", "key": certs.client_key, "cert": certs.client_cert,
+               "ca": [certs.ca_pem], "rejectUnauthorized": False}
+
+    def connect(servername):
+        client = tls_connect(track, {**options, "servername": servername})
+        client.on("secureConnect", lambda: client.end())
+        client.on("error", lambda error: None)  # the 'a' client: its certificate is refused
+        net.once(client, "close", timeout=5)
+
+    connect("a.example.com")
+    server.addContext("*.example.com", good)
+    connect("b.example.com")
+    connect("b.example.com")  # (the list of contexts is not reversed in place by each look-up)
+    assert client_errors == ["a.example.com"]
+    assert authorized == [("b.example.com", True), ("b.example.com", True)]
