@@ -7,7 +7,7 @@ test-tls-net-socket-keepalive.js, test-tls-socket-close.js, test-tls-timeout-ser
 test-tls-request-timeout.js, test-tls-wrap-event-emmiter.js, test-tls-peer-certificate.js,
 test-tls-socket-default-options.js, test-tls-server-verify.js, test-tls-server-parent-constructor-options.js,
 test-tls-wrap-econnreset-socket.js, test-tls-wrap-econnreset-pipe.js, test-tls-options-boolean-check.js,
-test-tls-retain-handle-no-abort.js, test-tls-secure-context-usage-order.js.
+test-tls-retain-handle-no-abort.js, test-tls-secure-context-usage-order.js, test-tls-peer-certificate-encoding.js.
 The strict xfails are what the ports found.  Node's fixtures become trustme certificates (tests/tls_support.py);
 what is not ported, and why, is in NOT_PORTED.md's TLS section.
 """
@@ -628,3 +628,24 @@ def test_secure_context_usage_order(track, certs, agents, must_call):
     connect("b.example.com")  # (the list of contexts is not reversed in place by each look-up)
     assert client_errors == ["a.example.com"]
     assert authorized == [("b.example.com", True), ("b.example.com", True)]
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-peer-certificate-encoding.js (trustme makes the UTF-8 common name that
+# Node's agent5 fixture has)
+
+
+def test_peer_certificate_encoding(track, certs, must_call):
+    leaf = certs.ca.issue_cert("localhost", common_name="Ádám Lippai")
+    options = {"key": leaf.private_key_pem.bytes().decode(), "cert": leaf.cert_chain_pems[0].bytes().decode()}
+    server = tls_listen(track, options, lambda cleartext: (cleartext.resume(), cleartext.end("World")))
+
+    def on_secure():
+        assert socket.getPeerCertificate()["subject"]["CN"] == "Ádám Lippai"
+        server.close()
+
+    socket = tls_connect(track, {"port": port_of(server), "host": "127.0.0.1", "rejectUnauthorized": False},
+                         must_call(on_secure))
+    socket.end("Hello")
+    socket.resume()  # (Node's test does not wait for the server's 'close'; here both sides read to the end)
+    net.once(server, "close", timeout=5)
