@@ -70,8 +70,36 @@ def test_peer_certificate_has_nodes_shape(track, certs):
     assert peer["fingerprint256"] == ":".join("%02X" % b for b in hashlib.sha256(der).digest())
     assert len(peer["fingerprint"].split(":")) == 20 and len(peer["fingerprint512"].split(":")) == 64
     assert int(peer["serialNumber"], 16) > 0
-    assert client.getCertificate() is None  # stdlib ssl does not give our own back
+    assert client.getCertificate() == {}  # a client with no certificate of its own (Node's {})
     client.end()
+
+
+def test_get_certificate_is_the_one_presented(track, certs):
+    """stdlib ssl does not give our own certificate back: it is read from the context's cert option,
+    the one SNI chose included, and equals what the peer received."""
+    other = certs.ca.issue_cert("other.example")
+    other_options = {"key": other.private_key_pem.bytes(), "cert": b"".join(b.bytes() for b in other.cert_chain_pems)}
+    own = {}
+
+    def on_secure(c):
+        own[c.servername or "default"] = c.getCertificate()
+        c.end()
+
+    server = tls_listen(track, certs.server_options(), on_secure)
+    server.addContext("other.example", other_options)
+    for servername in (None, "other.example"):
+        options = {"port": server.address()["port"], "host": "127.0.0.1", "ca": certs.ca_pem}
+        if servername:
+            options.update(servername=servername)
+        client = tls_connect(track, options)
+        client.resume()
+        net.once(client, "secureConnect", timeout=5)
+        peer = client.getPeerCertificate()
+        net.once(client, "close", timeout=5)
+        mine = own[servername or "default"]
+        assert mine["fingerprint256"] == peer["fingerprint256"] and mine["subjectaltname"] == peer["subjectaltname"]
+    assert own["other.example"]["subjectaltname"] == "DNS:other.example"
+    assert client.getCertificate() is None  # closed: Node's null
 
 
 def test_half_close_both_ways(track, certs):

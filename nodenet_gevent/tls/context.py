@@ -15,8 +15,10 @@ chains from paths only, and the key need not touch a disk.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
@@ -89,6 +91,10 @@ class SecureContext:
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         options = _args.canonical_options(dict(options or {}))
+        for name in _PEM_OPTIONS:
+            value = options.get(name)
+            if value is not None and _js_falsy(value):
+                options[name] = None  # Node: '', false, 0 are not given (only their truth counts)
         for name, reason in _UNSUPPORTED.items():
             if options.get(name) is not None:
                 raise ERR_INVALID_ARG_VALUE("property", "options.%s" % name, "is not supported by tls: %s" % reason,
@@ -170,6 +176,7 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
             context.load_default_certs()  # Node's bundled roots: the system's here
         if options.get("cert") is not None or options.get("key") is not None:
             _load_chains(context, options)
+            _OWN_CERTIFICATES[context] = _first_certificate(options["cert"])
         if options.get("dhparam") is not None and server_side:
             (dhparam,) = _pem_list(options["dhparam"], "dhparam")
             with _InMemoryFile(dhparam) as path:
@@ -179,6 +186,30 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
     if options.get("honorCipherOrder"):
         context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     return context
+
+
+#: stdlib context -> the DER of the certificate it presents (stdlib ``ssl`` cannot give it back).
+_OWN_CERTIFICATES: weakref.WeakKeyDictionary[ssl.SSLContext, bytes] = weakref.WeakKeyDictionary()
+_CERTIFICATE_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def _js_falsy(value: object) -> bool:
+    """Falsy in JavaScript: an empty string or Buffer, ``False``, ``0`` (not ``{}``); and an empty list."""
+    if isinstance(value, (str, bytes, bytearray, list, tuple, bool, int, float)):
+        return not value
+    return False
+
+
+def _first_certificate(cert: object) -> bytes:
+    """The DER of the first certificate of the first chain (the leaf Node's getCertificate() shows)."""
+    first = _pem_list(cert, "cert")[0]
+    block = _CERTIFICATE_BLOCK.search(first if isinstance(first, bytes) else first.encode("latin-1"))
+    return ssl.PEM_cert_to_DER_cert(block.group(0).decode("ascii")) if block else b""
+
+
+def own_certificate(context: ssl.SSLContext) -> bytes | None:
+    """The DER of the certificate *context* presents; ``None`` when it has none."""
+    return _OWN_CERTIFICATES.get(context) or None
 
 
 def _version(value: object, which: str, default: str) -> ssl.TLSVersion:

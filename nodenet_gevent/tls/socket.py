@@ -40,7 +40,7 @@ from ..state import CLOSED, CONNECTING, OPEN
 from . import sni
 from .certificate import certificate_dict, check_server_identity
 from .channel import TLSChannel
-from .context import CONTEXT_OPTIONS, SecureContext
+from .context import CONTEXT_OPTIONS, SecureContext, own_certificate
 from .options import MISSING, TLS_SOCKET_OPTIONS, TLSSession, alpn_list, canonical_tls_options, standard_name
 
 if TYPE_CHECKING:
@@ -414,8 +414,15 @@ class TLSSocket(Socket):
         return certificate_dict(tls.getpeercert(True), detailed)
 
     def get_certificate(self) -> dict[str, Any] | None:
-        """Our own certificate: stdlib ``ssl`` does not give it back (README); ``None``."""
-        return None
+        """Our own certificate in Node's shape (``{}`` if we present none; ``None`` once closed).
+
+        stdlib ``ssl`` does not give it back, so it is the first certificate of
+        the ``cert`` option of the context in use (after SNI chose one).
+        """
+        channel = self._handle
+        if not isinstance(channel, TLSChannel) or self._state is CLOSED:
+            return None
+        return certificate_dict(own_certificate(channel.tls.context))
 
     def get_protocol(self) -> str | None:
         tls = self._tls_object()
