@@ -260,8 +260,11 @@ class TLSSocket(Socket):
             else:
                 self._destroy(error)
             return False
+        # Every TLSSocket emits 'secure' (Node's _finishInit); a client then 'secureConnect'.
+        self.emit("secure")
+        if self._state is not OPEN:
+            return False
         if server_side:
-            self.emit("secure")
             server = self._server
             if server is not None:
                 server.emit("secureConnection", self)

@@ -347,14 +347,17 @@ def test_socket_default_options(track, certs, must_call, kind):
         assert error.code == "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
 
 
-@pytest.mark.xfail(strict=True, reason="a client-side TLSSocket emits only 'secureConnect'; Node's emits 'secure' "
-                   "on every socket (tls.connect() turns it into 'secureConnect', a bare TLSSocket has only 'secure')")
 def test_a_client_tls_socket_emits_secure(track, certs):
+    # Node emits 'secure' on every TLSSocket (tls.connect() turns it into 'secureConnect').
     server = tls_listen(track, certs.server_options())
     socket = tls.TLSSocket(None, {"ca": certs.ca_pem})
     track.sockets.append(socket)
+    order = []
+    for event in ("secure", "secureConnect"):
+        socket.on(event, lambda event=event: order.append((event, socket.authorized)))
     socket.connect(port_of(server), "127.0.0.1")
-    net.once(socket, "secure", timeout=1)
+    net.once(socket, "secureConnect", timeout=5)
+    assert order == [("secure", True), ("secureConnect", True)]
 
 
 # ---------------------------------------------------------------------------
