@@ -383,6 +383,26 @@ class Server(EventEmitter):
             return name if isinstance(name, str) else name.decode(errors="replace")
         return describe_address(name, self._handle.family)
 
+    # Node's public fields: what accepted sockets get (changing one affects later connections).
+    @property
+    def allowHalfOpen(self) -> bool:  # noqa: N802 - Node's name
+        return self._allow_half_open
+
+    @allowHalfOpen.setter
+    def allowHalfOpen(self, value: bool) -> None:  # noqa: N802
+        self._allow_half_open = bool(value)
+
+    @property
+    def pauseOnConnect(self) -> bool:  # noqa: N802 - Node's name
+        return self._pause_on_connect
+
+    @pauseOnConnect.setter
+    def pauseOnConnect(self, value: bool) -> None:  # noqa: N802
+        self._pause_on_connect = bool(value)
+
+    allow_half_open = allowHalfOpen
+    pause_on_connect = pauseOnConnect
+
     @property
     def listening(self) -> bool:
         return self._state is LISTENING

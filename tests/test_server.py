@@ -1051,3 +1051,16 @@ def test_server_names_in_both_spellings():
     assert server.addListener("listening", calls.append) is server
     server.removeListener("listening", calls.append)
     assert server.listeners("listening") == []
+
+
+def test_allow_half_open_and_pause_on_connect_are_public_as_in_node(track):
+    # Node: server.allowHalfOpen / server.pauseOnConnect are plain fields; a change applies to later connections.
+    server = track.listen(allowHalfOpen=True)
+    assert (server.allowHalfOpen, server.pauseOnConnect, server.allow_half_open) == (True, False, True)
+    server.pauseOnConnect = True
+    accepted = gevent.event.AsyncResult()
+    server.on("connection", accepted.set)
+    client = track.connect(server.address()["port"], "127.0.0.1")
+    client.end(b"x")
+    sock = accepted.get(timeout=5)
+    assert sock.allowHalfOpen is True and sock.isPaused()

@@ -440,8 +440,6 @@ def test_server_parent_constructor_options(track, certs, must_call, half_open):
     net.once(server, "close", timeout=5)
 
 
-@pytest.mark.xfail(strict=True, reason="net.Server keeps allowHalfOpen/pauseOnConnect private; Node's Server has "
-                   "them as public properties (so tls.Server too)")
 def test_server_parent_constructor_options_are_properties(certs):
     assert tls.createServer(certs.server_options()).allowHalfOpen is False
     server = tls.createServer(certs.server_options(allowHalfOpen=True, pauseOnConnect=True))
