@@ -79,6 +79,8 @@ class TLSSocket(Socket):
         super().__init__(net_options)
         if socket is not None and not isinstance(socket, Socket):
             raise invalid_arg_type("socket", "an instance of net.Socket", socket)
+        if socket is not None:
+            self._allow_half_open = socket._allow_half_open  # Node: the wrapped socket's, not the option
         self._setup(tls_options)
         self._wrapped = socket
         self._host = tls_options.get("host")
