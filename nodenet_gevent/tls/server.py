@@ -20,6 +20,7 @@ from .. import args as _args
 from ..emitter import Listener
 from ..errors import invalid_arg_type
 from ..server import Server as NetServer
+from ..socket import Socket as NetSocket
 from .context import CONTEXT_OPTIONS, SecureContext
 from .options import TLS_SOCKET_OPTIONS, alpn_list, canonical_tls_options
 from .sni import ask, dispatch
@@ -83,6 +84,30 @@ class Server(NetServer):
             if not callable(secure_connection_listener):
                 raise invalid_arg_type("listener", "of type function", secure_connection_listener)
             self.on("secureConnection", secure_connection_listener)
+        self.on("connection", self._secure_given)
+
+    def _secure_given(self, sock: Any) -> None:
+        """Node's tls.Server listens to its own ``'connection'``: a plain ``net.Socket`` emitted
+        there by the application (``server.emit('connection', sock)``) is wrapped and secured
+        as if accepted here.  What this server accepted is a TLSSocket already."""
+        if isinstance(sock, TLSSocket) or not isinstance(sock, NetSocket):
+            return
+        tls = self._socket_tls
+        secured = TLSSocket(sock, {
+            "isServer": True, "server": self, "secureContext": self._secure_context,
+            "requestCert": tls["requestCert"], "rejectUnauthorized": tls["rejectUnauthorized"],
+            "ALPNProtocols": tls["ALPNProtocols"], "handshakeTimeout": tls["handshakeTimeout"],
+        })
+
+        def before_secure(error: BaseException) -> None:
+            self.emit("tlsClientError", error, secured)
+
+        def on_secure() -> None:
+            secured.remove_listener("error", before_secure)
+            self.emit("secureConnection", secured)
+
+        secured.on("error", before_secure)
+        secured.once("secure", on_secure)
 
     @staticmethod
     def _context_from(options: Mapping[str, Any]) -> SecureContext:

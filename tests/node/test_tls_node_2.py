@@ -18,7 +18,7 @@ import pytest
 
 import nodenet_gevent as net
 from nodenet_gevent import tls
-from conftest import raises, scratch_dir
+from conftest import event_flag, raises, scratch_dir
 from tls_support import tls_connect, tls_listen
 
 pytestmark = pytest.mark.timeout(30)
@@ -182,8 +182,9 @@ def test_net_socket_keepalive(track, certs, must_call):
 # timing of the two 'close' events is its event loop's: what is checked is their order)
 
 
-@pytest.mark.xfail(strict=True, reason="tls.Server.emit('connection', raw_socket) does not start TLS on that "
-                   "socket (Node's tls.Server listens to its own 'connection' event and wraps what it is given)")
+@pytest.mark.xfail(strict=True, reason="the wrapped net.Socket is destroyed when the TLSSocket takes its descriptor "
+                   "over (STARTTLS moves the connection here), so it closes before 'secureConnection' and cannot "
+                   "close the TLS socket later, as Node's net socket under its TLSSocket does")
 def test_socket_close(track, certs):
     tls_server = tls.createServer(certs.server_options())
     track.servers.append(tls_server)
@@ -219,6 +220,33 @@ def test_socket_close(track, certs):
         if name not in closes:
             net.once(emitter, "close", timeout=5)
     assert sorted(closes) == ["client", "net", "server tls"]
+
+
+def test_a_net_socket_emitted_as_connection_is_secured(track, certs):
+    # Node's tls.Server listens to its own 'connection' (the documented way to hand it a socket).
+    tls_server = tls.createServer(certs.server_options(), lambda s: s.pipe(s))
+    track.servers.append(tls_server)
+    secured = event_flag(tls_server, "secureConnection")
+    net_server = track.listen(lambda sock: tls_server.emit("connection", sock))
+    client = tls_connect(track, {"host": "localhost", "port": port_of(net_server), "ca": certs.ca_pem})
+    got = []
+    client.on("data", got.append)
+    client.end(b"through a net.Server")
+    net.once(client, "end", timeout=5)
+    assert b"".join(got) == b"through a net.Server"
+    assert secured.wait(5) and isinstance(secured.args[0], tls.TLSSocket) and client.authorized
+
+
+def test_a_failed_handshake_of_an_emitted_socket_is_a_tls_client_error(track, certs):
+    tls_server = tls.createServer(certs.server_options())
+    track.servers.append(tls_server)
+    failed = event_flag(tls_server, "tlsClientError")
+    net_server = track.listen(lambda sock: tls_server.emit("connection", sock))
+    raw = track.connect(port_of(net_server), "127.0.0.1")
+    raw.end(b"GET / HTTP/1.0\r\n\r\n")  # not TLS
+    assert failed.wait(5)
+    error, sock = failed.args
+    assert isinstance(sock, tls.TLSSocket) and getattr(error, "code", "").startswith("ERR_SSL_")
 
 
 # ---------------------------------------------------------------------------
