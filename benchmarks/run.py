@@ -344,6 +344,10 @@ def run_traffic(loadgen, server, scenario, opts):
     return result
 
 
+#: Seconds between the last held connection's ping and the RSS reading (every server alike).
+IDLE_SETTLE_S = 2.5
+
+
 def run_idle(loadgen, server, scenario, opts):
     """Hold N connections; the server's RSS growth divided by N."""
     time.sleep(0.3)
@@ -364,7 +368,9 @@ def run_idle(loadgen, server, scenario, opts):
                 line += chunk
         selector.close()
         holding = json.loads(line.split(b"\n", 1)[0].decode()) if b"\n" in line else {}
-        time.sleep(0.5)  # let the server finish whatever the last connections started
+        # Let the server finish whatever the last connections started, and ours send its lingering
+        # readers dormant (nodenet_gevent/linger.py: within two sweeps of 1 s).
+        time.sleep(IDLE_SETTLE_S)
         samples = []
         for _ in range(3):
             samples.append(server.rss_kib() or 0)

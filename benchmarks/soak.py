@@ -657,7 +657,7 @@ def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2, server=Non
         before = echo.ask("stats")
         with Child("hold", "--port", echo.port, "-n", count, "--concurrency", concurrency) as client:
             held = client.expect("held", timeout=300)
-            during = echo.ask("stats")
+            during = _swept(echo, before)
             echoes = []
             for _ in range(echo_rounds):
                 echoes.append(client.ask("echo", timeout=300, reply="echoed")["seconds"])
@@ -668,6 +668,25 @@ def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2, server=Non
         "held": held["n"], "open_seconds": held["seconds"], "echo_seconds": echoes,
         "before": before, "during": during, "after": after, "server_stderr": errors,
     }
+
+
+def _swept(server, before):
+    """Server stats once its held connections are dormant: no reader greenlet each (or the time is up).
+
+    A reader that just read lingers in its greenlet for one or two sweep periods
+    (``nodenet_gevent/linger.py``) before it goes dormant.
+    """
+    import gevent
+
+    from nodenet_gevent.linger import PERIOD
+
+    idle = before["greenlets_alive"] - before["pooled"]
+    end = time.monotonic() + 2 * PERIOD + 5
+    while True:
+        stats = server.ask("stats")
+        if stats["greenlets_alive"] - stats["pooled"] <= idle or time.monotonic() > end:
+            return stats
+        gevent.sleep(0.1)
 
 
 def _settled(server, before, timeout=60):

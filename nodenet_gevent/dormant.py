@@ -29,6 +29,8 @@ from gevent.hub import get_hub
 from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
 
+from .linger import _LINGERING
+
 if TYPE_CHECKING:
     from .reading import ReadSide
     from .server import Server
@@ -45,8 +47,8 @@ _POOLS: dict[Any, list[RawGreenlet]] = {}
 
 def pooled_greenlets() -> int:
     """How many live greenlets this machinery keeps while no connection needs them: the
-    dispatchers and the idle runners (for leak checks: ``benchmarks/soak.py``)."""
-    return len(_DISPATCHERS) + sum(len(pool) for pool in _POOLS.values())
+    dispatchers, the idle runners and the sweepers (``linger.py``) (for leak checks: ``benchmarks/soak.py``)."""
+    return len(_DISPATCHERS) + len(_LINGERING) + sum(len(pool) for pool in _POOLS.values())
 
 
 def dispatcher(hub: Any) -> Callable[..., Any]:

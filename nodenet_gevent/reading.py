@@ -15,7 +15,12 @@ The reader's lifecycle
 ----------------------
 An idle connection has no live greenlet.  When the reader has to wait for
 readability with nothing held (the kernel buffer is empty, nobody is owed
-anything), it goes *dormant*: ``_reader`` becomes ``None``, the socket's read
+anything), it first *lingers*: it waits in its own greenlet, the hub switching
+straight back into it when readable -- the cheap wait a busy connection makes
+on every round trip.  Once it has read nothing for a sweep period
+(``linger.py``: one timer per hub, and a sweeper greenlet that wakes idle
+readers with ``GO_DORMANT``; at most ``MAX_LINGERING`` linger at once), it
+goes *dormant*: ``_reader`` becomes ``None``, the socket's read
 watcher is started with the hub's dispatcher as its callback (``dormant.py``),
 and the reader's greenlet lets go -- the connection's first one ends, a pooled
 runner goes back to the pool.  A waiting greenlet costs about 7.5 KiB
@@ -25,7 +30,9 @@ runner; the runner becomes ``_reader``, stops the watcher first thing and
 carries on ``_read_loop``.  No handler ever runs in the hub or the dispatcher::
 
     _run_reader (a greenlet of its own): connect / 'connection' -> _read_loop
-    _read_loop --must wait, nothing held--> dormant (_reader None, the watcher on the dispatcher)
+    _read_loop --must wait, nothing held--> linger (the watcher on this greenlet's switch)
+    linger --readable--> _read_loop goes on, in the same greenlet
+    linger --idle for a sweep period (linger.py)--> dormant (_reader None, the watcher on the dispatcher)
     dormant --readable--> hub -> dispatcher -> a runner: _reader = runner, _read_loop
     dormant --destroy() from anywhere--> the watcher stopped (closing.py), nothing to wake
 
@@ -44,6 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gevent
 from gevent.event import Event
 from gevent.hub import get_hub
+from greenlet import getcurrent
 
 from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
@@ -51,6 +59,7 @@ from .dormant import _DISPATCHERS, dispatcher
 from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
+from .linger import _LINGERING, GO_DORMANT, MAX_LINGERING, Lingering, lingering
 from .pipe import Pipe, Writable
 from .proxy_accept import read_proxy_header
 from .reporting import report
@@ -116,12 +125,13 @@ class ReadSide(SocketBase):
         surely) empty, so wait for readiness before the next recv instead of
         paying for an EAGAIN, as libuv does.  A reader whose socket is always
         ready yields after a streak, so it cannot starve other connections.
-        With nothing held, that wait is dormant (see the module docstring).
+        With nothing held, that wait lingers, then goes dormant (see the module docstring).
 
         *started*: called by ``_run_reader``, a handler having just run; without
         it, by a pooled runner after a dormant wait (``dormant.py``), which is why
         it catches what handlers raise itself, as ``_run_reader`` does.
         """
+        linger: Lingering | None = None  # this hub's, once this reader has lingered
         try:
             handle = self._handle
             recv = os_socket(handle).recv
@@ -139,11 +149,44 @@ class ReadSide(SocketBase):
                 if must_wait:
                     streak = 0
                     if not self._held:
-                        # Dormant: this greenlet lets go; a pooled one carries on when readable.
-                        self._reader = None
-                        hub = get_hub()
-                        read_event.start(_DISPATCHERS.get(hub) or dispatcher(hub), self, None)
-                        return
+                        # Linger: wait in this greenlet, woken by the hub in C (linger.py) ...
+                        woke: object = None
+                        if linger is None:
+                            hub = get_hub()
+                            linger = _LINGERING.get(hub) or lingering(hub)
+                            switch = getcurrent().switch
+                            hub_switch = hub.switch
+                            readers = linger.readers
+                            if len(readers) < MAX_LINGERING:  # (inline, not a method: a Python call less; linger.py)
+                                readers[self] = -1
+                                if not linger.timer.active:
+                                    linger.start()
+                            else:  # as many lingering as a hub keeps: no wait
+                                woke = GO_DORMANT
+                        if woke is None:
+                            read_event.start(switch)
+                            try:
+                                woke = hub_switch()
+                            except OSError as error:  # gevent's "closed in another greenlet"
+                                read_event.stop()
+                                if self._state is not CLOSED:
+                                    self._destroy(os_error(error, "read"))
+                                return
+                            except BaseException:
+                                read_event.stop()
+                                raise
+                        if woke is GO_DORMANT:  # (the sweeper stopped the watcher)
+                            if self._state is not OPEN:
+                                return
+                            # ... until idle for a sweep: dormant, this greenlet lets go;
+                            # a pooled one carries on when readable.
+                            self._reader = None
+                            read_event.start(_DISPATCHERS.get(hub) or dispatcher(hub), self, None)
+                            return
+                        read_event.stop()  # readable (or a stray switch: recv tells)
+                        user_code_ran = False
+                        must_wait = False
+                        continue
                     try:
                         # Nobody consumes yet: a consumer arriving must end this wait too.
                         wait_readable_or_woken(read_event, self._keep_waiter)
@@ -199,6 +242,9 @@ class ReadSide(SocketBase):
                     user_code_ran = False
         except BaseException as error:
             self._reader_failed(error)
+        finally:
+            if linger is not None and self in linger.readers:
+                del linger.readers[self]
 
     def _read_into(self, supply: Any, callback: Any) -> None:
         """The ``onread`` option: receive into the user's buffer and call ``callback(nread, buffer)``.

@@ -79,7 +79,7 @@ def test_ten_thousand_connections_held_and_all_echoing(descriptor_room):
     assert during["connections"] == HOLD and during["accepted"] == HOLD
     assert during["fds"] == before["fds"] + HOLD
     assert during["greenlets_alive"] - during["pooled"] == before["greenlets_alive"] - before["pooled"]
-    assert during["pooled"] <= 1 + net.dormant.POOL_SIZE
+    assert during["pooled"] <= 2 + net.dormant.POOL_SIZE  # the dispatcher, the sweeper (linger.py)
     assert len(result["echo_seconds"]) == ECHO_ROUNDS  # every held connection echoed each round
     # All gone afterwards: descriptors exactly; greenlets too (the pooled ones aside).
     assert after["connections"] == 0 and after["closed"] == HOLD
