@@ -5,7 +5,9 @@ reports failures as an ``'error'`` event on the next tick; ``'listening'`` is
 emitted from its own greenlet, so a listening handler that blocks does not stop
 the acceptor.  Each accepted connection gets a :class:`Socket` whose reader
 greenlet emits ``'connection'`` and then reads: a connection handler that
-blocks holds up only its own connection.
+blocks holds up only its own connection.  The acceptor greenlet, and the
+``'drop'`` of a connection refused before ``'connection'``, are in
+``accepting.py``; it reads the tunables below from the server's class.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import gevent
 import gevent.event
 import greenlet
-from gevent import socket as gsocket
-from gevent.hub import get_hub
 
 from . import args as _args
-from ._gevent import os_socket, readiness, set_ref
+from ._gevent import set_ref
 from .abort import AbortSignal
-from .addresses import AddressInfo, Peer, describe_address
+from .accepting import accept_loop
+from .addresses import AddressInfo, describe_address
 from .binding import UnixPath, bind_tcp, bind_unix, remove_unix_path
 from .blocklist import validate_block_list
 from .emitter import EventEmitter, Listener
@@ -35,7 +36,6 @@ from .errors import (
     ERR_SERVER_ALREADY_LISTEN,
     ERR_SERVER_NOT_RUNNING,
     invalid_arg_type,
-    os_error,
 )
 from .handles import adopt_listening_fd, is_fd
 from .loop import next_tick
@@ -47,10 +47,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # for the type checker only: not a runtime dependency
 
 __all__ = ["Server", "create_server", "createServer"]
-
-_SOCK_STREAM = int(_stdlib_socket.SOCK_STREAM)
-_AF_UNIX = int(_stdlib_socket.AF_UNIX)
-_AF_INET6 = int(_stdlib_socket.AF_INET6)
 
 # Server states.
 IDLE = "idle"
@@ -177,7 +173,7 @@ class Server(EventEmitter):
         if not self._refed:
             set_ref(self._handle, False)
         next_tick(self._announce, self._handle, context=self._context)
-        self._acceptor = next_tick(self._accept_loop, self._handle, context=self._context)
+        self._acceptor = next_tick(accept_loop, self, self._handle, context=self._context)
         if signal is not None:
             self._close_on_abort(signal, self._handle)
         return self
@@ -212,78 +208,7 @@ class Server(EventEmitter):
             report(error, self)
 
     # ------------------------------------------------------------------
-    # accept
-
-    def _accept_loop(self, handle: Any) -> None:
-        # Straight to the OS socket's _accept() (the C call: a descriptor and an
-        # address): gevent's accept() wrapper costs a dozen Python calls per
-        # connection, most of them turning the listener's type into an enum.
-        # Accept until EAGAIN, then wait for readiness, as libuv does.
-        if self._handle is not handle:
-            return  # closed before this greenlet first ran
-        raw_accept = os_socket(handle)._accept
-        wait, read_event = readiness(handle)
-        family, proto = int(handle.family), handle.proto
-        make_socket = gsocket.socket
-        hub = get_hub()
-        delay = 0.0
-        accepted = 0
-        block_list, hwm = self._block_list, self._hwm
-        accepted_socket = self.SOCKET_CLASS._accepted
-        while self._handle is handle:
-            try:
-                try:
-                    fd, peer = raw_accept()
-                except BlockingIOError:
-                    wait(read_event)
-                    continue
-            except OSError as error:  # also gevent's "closed in another greenlet" from wait()
-                if self._handle is not handle:
-                    return  # closed under us
-                if error.errno in self.BACKOFF_ERRNOS:
-                    delay = min(self.MAX_BACKOFF, max(self.MIN_BACKOFF, delay * 2))
-                    gevent.sleep(delay)
-                    continue
-                if error.errno in self.TRANSIENT_ERRNOS:
-                    continue
-                self._emit_reported("error", os_error(error, "accept"))
-                return
-            delay = 0.0
-            conn = make_socket(family, _SOCK_STREAM, proto, fileno=fd)
-            limit = self._max_connections
-            if limit and len(self._connections) >= limit:  # 0: no limit (Node)
-                self._drop(conn, peer)
-                continue
-            if block_list is not None and family != _AF_UNIX and block_list.check(
-                peer[0], "ipv6" if family == _AF_INET6 else "ipv4"
-            ):
-                self._drop(conn, peer)  # Node 22 closes it before 'connection'; 'drop' says so here
-                continue
-            sock = accepted_socket(conn, peer, self, self._allow_half_open, self._pause_on_connect, hub)
-            if hwm != Socket.HIGH_WATER_MARK:
-                sock._hwm = hwm
-            if self._socket_options:
-                sock._apply_socket_options(self._socket_options)
-            self._connections.add(sock)
-            accepted += 1
-            if accepted >= self.ACCEPTS_BEFORE_YIELD:
-                accepted = 0
-                gevent.sleep(0)
-
-    def _drop(self, conn: Any, peer: Peer) -> None:
-        info: dict[str, Any] = {}
-        try:
-            local = describe_address(conn.getsockname(), conn.family)
-            info = {
-                "localAddress": local.get("address"), "localPort": local.get("port"), "localFamily": local.get("family")
-            }
-            if conn.family != _stdlib_socket.AF_UNIX:
-                remote = describe_address(peer, conn.family)
-                info.update(remoteAddress=remote["address"], remotePort=remote["port"], remoteFamily=remote["family"])
-        except OSError:
-            pass
-        conn.close()
-        next_tick(self._emit_reported, "drop", info, context=self._context)
+    # accept (the acceptor greenlet itself is accepting.py's)
 
     def _connection_closed(self, sock: Socket) -> None:
         self._connections.discard(sock)
