@@ -1,6 +1,6 @@
 """Binding a listening socket: TCP (dual-stack by default, as Node) and Unix paths.
 
-``server.listen()`` decides what to bind (``args.listen_request``); these make
+``server.listen()`` decides what to bind (``listen_args.listen_request``); these make
 the listening gevent socket, or raise Node's ``listen`` error.  A Unix socket
 file is recorded with who it is, so that close() removes it only if it is
 still ours.

@@ -38,6 +38,7 @@ from .errors import (
     invalid_arg_type,
 )
 from .handles import adopt_listening_fd, is_fd
+from .listen_args import listen_request
 from .loop import next_tick
 from .proxy_accept import ProxySettings, proxy_settings
 from .reporting import report
@@ -138,7 +139,7 @@ class Server(EventEmitter):
         if self._state is LISTENING:
             raise ERR_SERVER_ALREADY_LISTEN()
         self._context = contextvars.copy_context()
-        request = _args.listen_request(args, kwargs, _is_handle, self.BACKLOG)
+        request = listen_request(args, kwargs, _is_handle, self.BACKLOG)
         _args.refuse_unknown(request.options, _args.LISTEN_OPTIONS, "listen()")
         callback, backlog = request.callback, request.backlog
         signal = request.options.get("signal")
