@@ -8,8 +8,8 @@ connecting to.  The spec is HAProxy's ``proxy-protocol.txt``
 wiring it into a server's accept path is the server's business.
 
 * :class:`ProxyProtocolParser` is fed a connection's first bytes as they arrive and answers
-  ``None`` (need more), or ``(header, rest)``: the :class:`ProxyHeader` and the bytes that
-  came after it, untouched.  It raises :class:`ProxyProtocolError` as soon as the bytes
+  ``None`` (need more), or ``(header, rest)``: the :class:`ProxyHeader` (``proxy_header.py``)
+  and the bytes that came after it, untouched.  It raises :class:`ProxyProtocolError` as soon as the bytes
   cannot be the start of a valid header.  :func:`parse` is the one-shot form.
 * :func:`read_header` reads just the header from a connected gevent socket, with a deadline,
   leaving every byte after it in the kernel for whoever reads next.
@@ -51,6 +51,7 @@ from .errors import (
     invalid_arg_type,
     os_error,
 )
+from .proxy_header import ProxyHeader, Tlvs
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -79,8 +80,7 @@ _V1_PREFIX = b"PROXY "
 
 # 'v1', 'v2', or True for either.
 Mode = Union[Literal["v1", "v2"], Literal[True]]
-Tlvs = tuple[tuple[int, bytes], ...]
-Result = tuple["ProxyHeader", bytes]
+Result = tuple[ProxyHeader, bytes]
 
 # v1 forbids leading zeros (they would read as octal elsewhere), which inet_pton does not
 # reject everywhere: the IPv4 and port syntax are checked exactly here.
@@ -106,91 +106,6 @@ def _show(data: bytes | bytearray, size: int = 40) -> str:
     """Bytes for a message: repr'd, cut short so a hostile peer cannot flood a log."""
     text = repr(bytes(data[:size]))
     return text + "..." if len(data) > size else text
-
-
-class ProxyHeader:
-    """A parsed PROXY protocol header; immutable.
-
-    ``version``: 1 or 2.  ``command``: ``'PROXY'``, or ``'LOCAL'`` (v2 only: the proxy's own
-    connection, a health check; use the real endpoints).  ``family``: ``'IPv4'``, ``'IPv6'``,
-    ``'unix'``, or ``None`` when the header carries no usable address (v1 ``UNKNOWN``, v2
-    ``LOCAL`` or ``UNSPEC``); the addresses and ports are ``None`` then.  ``transport``:
-    ``'STREAM'`` (TCP, and always for v1), ``'DGRAM'`` (v2 only), or ``None`` with ``family``.
-    Addresses are strings in the form ``getpeername()`` gives (``'::ffff:1.2.3.4'`` for a
-    mapped IPv4 address); a Unix address is the path, or ``'\\0name'`` for Linux's abstract
-    namespace, and has no port.  ``tlvs``: v2's type-length-value fields in the order sent,
-    as ``(type, value)`` pairs (empty for v1); :meth:`tlv` finds one.
-    """
-
-    __slots__ = (
-        "version",
-        "command",
-        "family",
-        "transport",
-        "source_address",
-        "source_port",
-        "dest_address",
-        "dest_port",
-        "tlvs",
-    )
-
-    version: int
-    command: str
-    family: str | None
-    transport: str | None
-    source_address: str | None
-    source_port: int | None
-    dest_address: str | None
-    dest_port: int | None
-    tlvs: Tlvs
-
-    def __init__(
-        self,
-        version: int,
-        command: str = "PROXY",
-        family: str | None = None,
-        transport: str | None = None,
-        source_address: str | None = None,
-        source_port: int | None = None,
-        dest_address: str | None = None,
-        dest_port: int | None = None,
-        tlvs: Tlvs = (),
-    ) -> None:
-        values = (version, command, family, transport, source_address, source_port, dest_address, dest_port,
-                  tuple(tlvs))
-        for name, value in zip(self.__slots__, values):
-            object.__setattr__(self, name, value)
-
-    def _fields(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("ProxyHeader is immutable: cannot set %r" % name)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ProxyHeader is immutable: cannot delete %r" % name)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ProxyHeader):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "ProxyHeader(%s)" % ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__slots__)
-
-    def __reduce__(self) -> tuple[type[ProxyHeader], tuple[object, ...]]:
-        # The default would restore the slots with setattr, which is refused.
-        return (ProxyHeader, self._fields())
-
-    def tlv(self, type: int) -> bytes | None:
-        """The value of the first TLV of this *type*, or ``None``."""
-        for kind, value in self.tlvs:
-            if kind == type:
-                return value
-        return None
 
 
 def _check_mode(mode: object) -> Mode:
