@@ -4,9 +4,9 @@ Both are ports of Node 20's ``lib/internal/streams/end-of-stream.js`` and
 ``pipeline.js``, restricted to what a ``net.Socket`` is: a Node stream (no
 iterables, generators, web streams or ``AbortSignal``).  They are built on the
 socket's public API only -- its events (``'end'``, ``'finish'``, ``'error'``,
-``'close'``), ``pipe()``, ``end()``, ``destroy()`` and its state properties --
-so anything with those works too (see :func:`finished` for what counts as a
-stream).
+``'close'``), ``pipe()``, ``end()``, ``destroy()`` and its state properties
+(read, with their fallbacks, by ``stream_state.py``) -- so anything with those
+works too (see :func:`finished` for what counts as a stream).
 
 Where the callbacks run
 -----------------------
@@ -31,6 +31,17 @@ from .errors import (
     invalid_arg_type,
 )
 from .loop import next_tick
+from .stream_state import (
+    is_closed,
+    is_destroyed,
+    is_readable,
+    is_readable_finished,
+    is_readable_stream,
+    is_writable_finished,
+    is_writable_stream,
+    never_writable,
+    stream_error,
+)
 
 __all__ = ["finished", "pipeline", "FinishedCallback", "Cleanup"]
 
@@ -43,118 +54,6 @@ _UNSET: Any = object()
 
 _PREMATURE_CLOSE = ERR_STREAM_PREMATURE_CLOSE.code
 _premature_close = ERR_STREAM_PREMATURE_CLOSE
-
-
-# ---------------------------------------------------------------------------
-# What a stream is, and where it stands
-#
-# Node's end-of-stream reads the stream-state properties (``closed``,
-# ``errored``, ``readableEnded``, ``writableFinished``, ``writableEnded``).
-# Each helper below uses the property when the stream has it -- the Socket has
-# them all (state.py) -- through getattr(), and otherwise falls back on what
-# any Socket-like has -- ``destroyed``, ``readable``, ``writable`` -- and on the
-# events finished() sees: a duck-typed stream, or a Socket from before those
-# properties (this module was written against one).  The fallback cannot tell
-# everything apart; each helper says what it cannot tell and which way it errs.
-
-
-def _is_readable_stream(stream: Any, strict: bool = False) -> bool:
-    """Node's ``isReadableNodeStream``: has ``pipe()`` and ``on()`` (and, *strict*, ``pause``/``resume``)."""
-    return (
-        callable(getattr(stream, "pipe", None))
-        and callable(getattr(stream, "on", None))
-        and (not strict or (callable(getattr(stream, "pause", None)) and callable(getattr(stream, "resume", None))))
-    )
-
-
-def _is_writable_stream(stream: Any) -> bool:
-    """Node's ``isWritableNodeStream``: has ``write()`` and ``on()``."""
-    return callable(getattr(stream, "write", None)) and callable(getattr(stream, "on", None))
-
-
-def _flag(stream: Any, name: str) -> bool | None:
-    value = getattr(stream, name, None)
-    return value if isinstance(value, bool) else None
-
-
-def _destroyed(stream: Any) -> bool:
-    return bool(getattr(stream, "destroyed", False))
-
-
-def _closed(stream: Any) -> bool:
-    """Whether the stream closed (Node's ``closed``).
-
-    Fallback: ``destroyed`` (the Socket's ``closed`` is that too).  A Socket
-    is destroyed as it schedules its ``'close'`` (and ``'error'``) for the
-    next tick; the check finished() schedules for a closed stream runs after
-    those, so it never gets ahead of them.
-    """
-    closed = _flag(stream, "closed")
-    return closed if closed is not None else _destroyed(stream)
-
-
-def _readable_finished(stream: Any) -> bool:
-    """Whether ``'end'`` was emitted (Node's ``readableEnded``).
-
-    Fallback: a Socket-like that is still open stops being readable exactly when it
-    emits ``'end'``.  Once destroyed it is not readable either way, and nothing
-    says whether ``'end'`` came first: taken as not finished.
-    """
-    ended = _flag(stream, "readableEnded")
-    if ended is not None:
-        return ended
-    return not _destroyed(stream) and _flag(stream, "readable") is False
-
-
-def _writable_finished(stream: Any) -> bool:
-    """Whether ``'finish'`` was emitted (Node's ``writableFinished``).
-
-    Fallback: none.  A Socket-like stops being writable at ``end()``, before its FIN
-    went out and ``'finish'`` came, so ``writable`` says nothing here: only the
-    ``'finish'`` event itself counts.  finished() called on such a stream after
-    its ``'finish'`` therefore waits for ``'close'`` and reports a premature close.
-    """
-    finished_ = _flag(stream, "writableFinished")
-    return bool(finished_)
-
-
-def _errored(stream: Any) -> BaseException | None:
-    """The error the stream was destroyed with (Node's ``errored``); fallback: unknown (``None``)."""
-    for name in ("writableErrored", "readableErrored", "errored"):
-        value = getattr(stream, name, None)
-        if isinstance(value, BaseException):
-            return value
-    return None
-
-
-def _is_readable(stream: Any) -> bool | None:
-    """Node's ``isReadable``: it may still emit ``'data'``/``'end'``; ``None`` when it cannot say."""
-    readable = _flag(stream, "readable")
-    if readable is None:
-        return None
-    if _destroyed(stream):
-        return False
-    return _is_readable_stream(stream) and readable and not _readable_finished(stream)
-
-
-def _is_writable(stream: Any) -> bool | None:
-    """Node's ``isWritable``: it may still be written to; ``None`` when it cannot say."""
-    writable = _flag(stream, "writable")
-    if writable is None:
-        return None
-    if _destroyed(stream):
-        return False
-    return _is_writable_stream(stream) and writable and not _flag(stream, "writableEnded")
-
-
-def _never_writable(stream: Any) -> bool:
-    """Not writable, and not because of ``end()``.
-
-    An ``end()``-ed stream that has not finished waits for ``'finish'`` (Node:
-    its pending callbacks).  Fallback: without ``writableEnded`` nothing
-    tells the two apart, so finished() waits for ``'finish'`` or ``'close'``.
-    """
-    return _is_writable(stream) is False and _flag(stream, "writableEnded") is False
 
 
 # ---------------------------------------------------------------------------
@@ -182,8 +81,8 @@ class _EndOfStream:
         self.writable = writable
         self.on_errors = on_errors
         self.callback = callback
-        self.readable_finished = _readable_finished(stream)
-        self.writable_finished = _writable_finished(stream)
+        self.readable_finished = is_readable_finished(stream)
+        self.writable_finished = is_writable_finished(stream)
 
     # Listeners are bound methods, made afresh when added and when removed: a
     # bound method equals any other of the same function and object, which is
@@ -229,22 +128,22 @@ class _EndOfStream:
 
     def on_close(self, *_: object) -> None:
         stream = self.stream
-        errored = _errored(stream)
+        errored = stream_error(stream)
         if errored is not None:
             self.call(errored)
         elif (
             self.readable
             and not self.readable_finished
-            and _is_readable_stream(stream, strict=True)
-            and not _readable_finished(stream)
-        ) or (self.writable and not self.writable_finished and not _writable_finished(stream)):
+            and is_readable_stream(stream, strict=True)
+            and not is_readable_finished(stream)
+        ) or (self.writable and not self.writable_finished and not is_writable_finished(stream)):
             self.call(_premature_close())
         else:
             self.call(None)
 
     def on_closed(self) -> None:
         """Already done when finished() was called: only an error is left to report."""
-        self.call(_errored(self.stream))
+        self.call(stream_error(self.stream))
 
 
 def finished(stream: Any, options: Any = _UNSET, callback: Any = _UNSET, **kwargs: Any) -> Cleanup:
@@ -288,18 +187,18 @@ def finished(stream: Any, options: Any = _UNSET, callback: Any = _UNSET, **kwarg
 
     # Node's '??': None (undefined) means "whatever the stream has".
     readable = options.get("readable")
-    readable = _is_readable_stream(stream) if readable is None else bool(readable)
+    readable = is_readable_stream(stream) if readable is None else bool(readable)
     writable = options.get("writable")
-    writable = _is_writable_stream(stream) if writable is None else bool(writable)
+    writable = is_writable_stream(stream) if writable is None else bool(writable)
 
     eos = _EndOfStream(stream, readable, writable, options.get("error") is not False, callback)
     eos.attach()
     # Already over?  Then the callback follows on the next tick (Node's
     # process.nextTick), as an event would, never from inside this call.
-    if _closed(stream):
+    if is_closed(stream):
         next_tick(eos.on_close)
-    elif (not readable and (eos.writable_finished or _never_writable(stream))) or (
-        not writable and (eos.readable_finished or _is_readable(stream) is False)
+    elif (not readable and (eos.writable_finished or never_writable(stream))) or (
+        not writable and (eos.readable_finished or is_readable(stream) is False)
     ):
         # The one side waited for is done, or the stream does not have it.
         next_tick(eos.on_closed)
@@ -362,7 +261,7 @@ class _Pipeline:
 
 def _destroy(stream: Any, error: BaseException) -> None:
     """Node's ``destroyImpl.destroyer``: ``destroy(error)``, or ``close()`` for what has no destroy()."""
-    if _destroyed(stream):
+    if is_destroyed(stream):
         return
     destroy = getattr(stream, "destroy", None)
     if callable(destroy):
@@ -430,7 +329,7 @@ def _pipe(source: Any, destination: Any, finish: Callable[[BaseException | None]
     # end=False: the pipeline ends the destination itself, so that it knows
     # whether a 'close' came before that.
     source.pipe(destination, end=False)
-    if _readable_finished(source):
+    if is_readable_finished(source):
         next_tick(end_destination)
     else:
         source.once("end", end_destination)
@@ -486,7 +385,7 @@ def pipeline(*streams: Any, callback: Any = _UNSET) -> Any:
     # The last stream may outlive the pipeline (its readable side is not
     # part of it): on success, the listeners put on it are removed again, so
     # that its later errors are its user's to handle (Node issue 35452).
-    last_readable = bool(_is_readable(items[last_index]))
+    last_readable = bool(is_readable(items[last_index]))
     for index, stream in enumerate(items):
         is_last = index == last_index
         destroy, cleanup = _destroyer(stream, index < last_index, index > 0)
