@@ -4,7 +4,8 @@ against a Node server.
 Each Node peer is a small script written to a temporary file and run with ``node``;
 it reports what it observed as JSON lines on stdout (the first line is a greeting
 such as ``{"port": ...}``; the last one its observations), and the test asserts that
-both sides agree on what happened.  Every Node process is killed when its test ends.
+both sides agree on what happened.  Every Node process is killed when its test ends
+(``node_peer_support.py``).
 
 Covered: an echo of 64 MiB checked with SHA-256 (both directions), half-close with
 allowHalfOpen on both sides, pause/resume under load (both directions, back-pressure
@@ -14,20 +15,16 @@ resets mid-stream (Node's ``resetAndDestroy()`` against our client; our
 """
 
 import hashlib
-import json
 import os
-import shutil
 import socket as stdlib_socket
 
 import gevent
-import gevent.subprocess
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag, kill_process, wait_until
+from conftest import event_flag, wait_until
+from node_peer_support import NODE, node_peers
 from test_modern_support import greenlet_errors, pipe_path, refused_port, serve  # noqa: F401
-
-NODE = shutil.which("node")
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -39,54 +36,10 @@ ECHO_SIZE = 64 * MIB
 FLOOD_SIZE = 16 * MIB
 
 
-class NodePeer:
-    """One ``node script.js args...`` process; ``message()`` reads its next JSON line."""
-
-    def __init__(self, directory, name, source, *args):
-        path = os.path.join(str(directory), name)
-        with open(path, "w") as script:
-            script.write(source)
-        self.proc = gevent.subprocess.Popen(
-            [NODE, path] + [str(a) for a in args],
-            stdout=gevent.subprocess.PIPE,
-            stderr=gevent.subprocess.PIPE,
-        )
-
-    def message(self, timeout=30):
-        with gevent.Timeout(timeout, AssertionError("node peer said nothing for %ss" % timeout)):
-            line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            raise AssertionError("node peer exited (%s): %s" % (self.proc.returncode, self.proc.stderr.read().decode()))
-        return json.loads(line)
-
-    def finish(self, timeout=30):
-        """Wait for the peer to exit by itself (it closes everything when done)."""
-        with gevent.Timeout(timeout, AssertionError("node peer did not exit")):
-            code = self.proc.wait()
-        assert code == 0, self.proc.stderr.read().decode()
-
-    def kill(self):
-        kill_process(self.proc)
-        self.proc.wait()
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()
-
-
 @pytest.fixture
 def node_peer(tmp_path):
-    peers = []
-
-    def start(source, *args):
-        peer = NodePeer(tmp_path, "peer%d.js" % len(peers), source, *args)
-        peers.append(peer)
-        return peer
-
-    try:
-        yield start
-    finally:
-        for peer in peers:
-            peer.kill()
+    """``node_peer(source, *args)`` starts a Node script; every one is killed when the test ends."""
+    yield from node_peers(tmp_path)
 
 
 def sha256_hex(data):

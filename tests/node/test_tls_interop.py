@@ -1,6 +1,6 @@
 """TLS interop with real peers: Node's ``tls`` both ways, and ``openssl s_client``/``s_server``.
 
-Node peers are small scripts (``NodePeer`` from test_modern_interop.py) that
+Node peers are small scripts (``node_peer_support.py``) that
 report JSON lines.  Covered: an echo checked by SHA-256 both ways (a few MiB;
 64 MiB with NODENET_LONG=1), half-close, ALPN agreed, client certificates,
 and each certificate failure: a Node client and ours see the same code from
@@ -15,34 +15,23 @@ import shutil
 import gevent
 import gevent.subprocess
 import pytest
-from test_modern_interop import NodePeer
 
 import nodenet_gevent as net
 from conftest import wait_until
+from node_peer_support import NODE, node_peers, stop_process
 from tls_support import collect, tls_connect, tls_listen
 
-NODE = shutil.which("node")
 OPENSSL = shutil.which("openssl")
 MIB = 1024 * 1024
 ECHO_SIZE = (64 if os.environ.get("NODENET_LONG") else 4) * MIB
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.skipif(NODE is None, reason="node is not installed")]
 
+
 @pytest.fixture
 def node_peer(tmp_path):
     """``node_peer(source, *args)`` starts a Node script; every one is killed when the test ends."""
-    peers = []
-
-    def start(source, *args):
-        peer = NodePeer(tmp_path, "peer%d.js" % len(peers), source, *args)
-        peers.append(peer)
-        return peer
-
-    try:
-        yield start
-    finally:
-        for peer in peers:
-            peer.kill()
+    yield from node_peers(tmp_path)
 
 
 NODE_CLIENT = r"""
@@ -150,18 +139,6 @@ def test_certificate_failures_are_seen_alike(track, certs, node_peer, case):
     assert net.once(again, "error", timeout=5)[0].code == node_result["error"]
 
 
-def stop(proc):
-    """Kill *proc* if it still runs (it may exit, and be reaped, at any moment), wait, close its pipes."""
-    if proc.poll() is None:
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass  # it exited meanwhile
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        pipe.close()
-
-
 @pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
 def test_openssl_s_client_and_s_server(track, certs, tmp_path):
     server = tls_listen(track, certs.server_options(), lambda c: c.pipe(c))
@@ -177,7 +154,7 @@ def test_openssl_s_client_and_s_server(track, certs, tmp_path):
             proc.stdin.close()
             assert proc.wait() == 0
     finally:
-        stop(proc)
+        stop_process(proc)
 
     proc = gevent.subprocess.Popen(
         [OPENSSL, "s_server", "-accept", "0", "-key", certs.path("key"), "-cert", certs.path("cert"), "-rev",
@@ -200,4 +177,4 @@ def test_openssl_s_client_and_s_server(track, certs, tmp_path):
                 data += net.once(client, "data", timeout=10)[0]
             client.end()
     finally:
-        stop(proc)
+        stop_process(proc)
