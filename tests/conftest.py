@@ -39,6 +39,14 @@ def scratch_dir(prefix="nodenet-"):
     return tempfile.mkdtemp(prefix=prefix, dir=_scratch_root[0])
 
 
+@pytest.fixture
+def sock_dir():
+    """A :func:`scratch_dir` for one test's Unix socket files, removed when the test ends."""
+    path = scratch_dir("nodenet-sock-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def pytest_report_header(config):
     return "nodenet_gevent: gevent %s, monkey-patched: %s" % (gevent.__version__, MONKEY)
 

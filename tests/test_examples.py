@@ -176,14 +176,6 @@ def run_example():
             example.kill()
 
 
-@pytest.fixture
-def sock_dir():
-    # Short, private directory: AF_UNIX paths are limited to ~107 bytes.
-    path = tempfile.mkdtemp(prefix="nodenet-ex-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

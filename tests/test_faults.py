@@ -687,15 +687,6 @@ while True:
 """
 
 
-@pytest.fixture
-def sock_dir():
-    path = tempfile.mkdtemp(prefix="nodenet-faults-")
-    yield path
-    for name in os.listdir(path):
-        os.unlink(os.path.join(path, name))
-    os.rmdir(path)
-
-
 def close_and_wait(server):
     """``server.close()``, and its callback (an error if it was not listening) came."""
     done = gevent.event.Event()

@@ -7,7 +7,6 @@ import shutil
 import socket as stdlib_socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import warnings
@@ -71,13 +70,6 @@ def listen_backlog(port=None, path=None):
 
 
 needs_ss = pytest.mark.skipif(shutil.which("ss") is None, reason="ss not installed")
-
-
-@pytest.fixture
-def sock_dir():
-    path = tempfile.mkdtemp(prefix="nodenet-srv-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------

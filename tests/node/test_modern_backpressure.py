@@ -18,7 +18,7 @@ import pytest
 
 import nodenet_gevent as net
 from conftest import wait_until
-from test_modern_support import greenlet_errors, keep, serve  # noqa: F401
+from test_modern_support import assert_equal, greenlet_errors, keep, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,7 +48,7 @@ def test_buffer_size_counts_queued_bytes(track, must_call):
         clients.append(client)
         for event in ("lookup", "connect", "finish", "error", "close"):
             client.on(event, note("client: " + event))
-        client.on("finish", must_call(lambda: _assert_equal(client.bufferSize, 0)))
+        client.on("finish", must_call(lambda: assert_equal(client.bufferSize, 0)))
         for i in range(1, iterations):
             client.write("a")
             assert client.bufferSize == i
@@ -90,10 +90,6 @@ def _stuck_report(timeline, clients):
     for ident, frame in sys._current_frames().items():
         report.append("thread %s:\n%s" % (ident, "".join(traceback.format_stack(frame))))
     return "\n".join(report)
-
-
-def _assert_equal(a, b):
-    assert a == b
 
 
 def test_throttle_nothing_arrives_while_paused(track):

@@ -8,7 +8,7 @@ import pytest
 
 import nodenet_gevent as net
 from conftest import wait_until
-from test_modern_support import greenlet_errors, keep, serve  # noqa: F401
+from test_modern_support import assert_equal, greenlet_errors, keep, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -155,7 +155,7 @@ def test_bytes_written_counts_utf8_bytes_of_queued_writes(track, must_call):
     socket.uncork()
     # one = 3 bytes, twø = 4 bytes
     assert socket.bytesWritten == 3 + 4
-    socket.on("connect", must_call(lambda: _assert_equal(socket.bytesWritten, 3 + 4)))
+    socket.on("connect", must_call(lambda: assert_equal(socket.bytesWritten, 3 + 4)))
 
     def on_end():
         assert socket.bytesWritten == 3 + 4
@@ -164,7 +164,3 @@ def test_bytes_written_counts_utf8_bytes_of_queued_writes(track, must_call):
 
     socket.on("end", must_call(on_end))
     wait_until(lambda: done, message="client 'end'")
-
-
-def _assert_equal(a, b):
-    assert a == b

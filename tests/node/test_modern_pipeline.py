@@ -20,7 +20,7 @@ import pytest
 import nodenet_gevent as net
 from nodenet_gevent.emitter import EventEmitter
 from conftest import event_flag, read_all
-from test_modern_support import greenlet_errors, serve  # noqa: F401
+from test_modern_support import assert_equal, greenlet_errors, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -386,17 +386,13 @@ def test_finished_duplex_waits_for_end_and_finish(track):
     seen = {"end": False, "finish": False}
     tr.on("end", lambda: seen.__setitem__("end", True))
     tr.on("finish", lambda: seen.__setitem__("finish", True))
-    done = Outcome(lambda err: _assert_equal(dict(seen), {"end": True, "finish": True}))
+    done = Outcome(lambda err: assert_equal(dict(seen), {"end": True, "finish": True}))
     net.finished(tr, done)
     peer.resume()
     peer.end()
     tr.end()
     tr.resume()
     assert done.wait() is None
-
-
-def _assert_equal(actual, expected):
-    assert actual == expected
 
 
 def test_finished_bad_input_values_and_options(track):

@@ -52,6 +52,11 @@ def connect(track, *args, **kwargs):
     return track.connect(*args, **kwargs)
 
 
+def assert_equal(actual, expected):
+    """``assert actual == expected`` as a call, for a lambda (where Node's test calls ``assert.strictEqual``)."""
+    assert actual == expected
+
+
 def keep(track, sock):
     """Let *track* destroy a socket made some other way (``net.Socket()``)."""
     track.sockets.append(sock)
