@@ -34,18 +34,20 @@ class Writable(Protocol):
 class Pipe:
     """One ``source.pipe(destination)``: listeners that move data with back-pressure."""
 
-    __slots__ = ("source", "destination", "end", "waiting")
+    __slots__ = ("source", "destination", "end", "waiting", "to_socket")
 
     source: Socket
     destination: Writable
     end: bool
     waiting: bool
+    to_socket: bool  # the destination is one of ours (checked once: Socket's MRO is long)
 
     def __init__(self, source: Socket, destination: Writable, end: bool) -> None:
         self.source = source
         self.destination = destination
         self.end = end
         self.waiting = False  # we paused the source until the destination drains
+        self.to_socket = isinstance(destination, SocketBase)
         # Attached at once (a method of its own would be a Python call more per
         # c.pipe(c) connection).  The listeners are bound methods made afresh
         # when registered and when removed: a bound method equals (and hashes
@@ -90,7 +92,7 @@ class Pipe:
 
     def on_data(self, chunk: Any) -> None:
         destination = self.destination
-        if isinstance(destination, SocketBase) and destination._write_state is not WRITABLE:
+        if self.to_socket and destination._write_state is not WRITABLE:  # type: ignore[attr-defined]
             # As Node's pipe, which unpipes when its destination finishes: the
             # chunk goes back to the source (held, as nobody consumes it now),
             # rather than into a write after end.

@@ -52,6 +52,7 @@ import gevent
 from gevent.event import Event
 from gevent.hub import get_hub
 from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
 
 from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
@@ -139,6 +140,7 @@ class ReadSide(SocketBase):
             if not started:
                 read_event.stop()  # first, before anything can switch: the hub must not switch in here again
             size = self.READ_SIZE
+            reads_before_yield = self.READS_BEFORE_YIELD
             streak = 0
             must_wait = False
             # A handler ran ('connect'/'connection' just did) since this greenlet last yielded.
@@ -155,7 +157,9 @@ class ReadSide(SocketBase):
                             hub = get_hub()
                             linger = _LINGERING.get(hub) or lingering(hub)
                             switch = getcurrent().switch
-                            hub_switch = hub.switch
+                            # greenlet's own switch into the hub, bound here: gevent's Hub.switch
+                            # first looks for a switch_out hook, which a reader greenlet never has.
+                            hub_switch = RawGreenlet.switch.__get__(hub, RawGreenlet)
                             readers = linger.readers
                             if len(readers) < MAX_LINGERING:  # (inline, not a method: a Python call less; linger.py)
                                 readers[self] = -1
@@ -224,7 +228,15 @@ class ReadSide(SocketBase):
                         if data:
                             self.emit("data", data)
                     else:
-                        self.emit("data", data)
+                        # emit("data", data), inline for the one-listener case (pipe(), on('data')):
+                        # no frame and no argument tuple per chunk.
+                        listeners = self._events.get("data")
+                        if listeners is not None and len(listeners) == 1:
+                            for listener in listeners.values():  # noqa: B007 - the one listener
+                                break
+                            listener(data)
+                        else:
+                            self.emit("data", data)
                 else:
                     if self._held is None:
                         self._held = collections.deque()
@@ -236,7 +248,7 @@ class ReadSide(SocketBase):
                         self._finish_reading(True)
                     return
                 streak += 1
-                if streak >= self.READS_BEFORE_YIELD:
+                if streak >= reads_before_yield:
                     streak = 0
                     gevent.sleep(0)
                     user_code_ran = False

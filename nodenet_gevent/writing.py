@@ -50,27 +50,24 @@ class WriteSide(SocketBase):
         high-water mark; ``'drain'`` follows when they are gone.  ``callback(err)``
         runs once the bytes were handed to the kernel (``err`` is ``None``) or failed.
         """
-        if callback is None and callable(encoding):
-            callback, encoding = encoding, None
-        if callback is not None and not callable(callback):
-            raise invalid_arg_type("callback", "of type function", callback)
-        if data is None:
+        if encoding is not None or callback is not None:  # (write(chunk) alone skips both checks)
+            if callback is None and callable(encoding):
+                callback, encoding = encoding, None
+            if callback is not None and not callable(callback):
+                raise invalid_arg_type("callback", "of type function", callback)
+        if type(data) is bytes:
+            chunk: bytes | memoryview = data
+        elif data is None:
             raise ERR_STREAM_NULL_VALUES()
-        chunk: bytes | memoryview = (
-            data if type(data) is bytes else to_bytes(data, self._default_encoding if encoding is None else encoding)
-        )
-        if self._write_state is not WRITABLE or self._state is CLOSED:
+        else:
+            chunk = to_bytes(data, self._default_encoding if encoding is None else encoding)
+        state = self._state
+        if self._write_state is not WRITABLE or state is CLOSED:
             self._write_refused(callback)
             return False
-        self._bytes_written += len(chunk)
-        if (
-            self._state is OPEN
-            and not self._queue
-            and self._writer is None
-            and callback is None
-            and chunk
-            and not self._corked
-        ):
+        size = len(chunk)
+        self._bytes_written += size
+        if state is OPEN and not self._queue and self._writer is None and callback is None and size and not self._corked:
             try:
                 sent = os_socket(self._handle).send(chunk)  # non-blocking: the OS socket itself
             except BlockingIOError:
@@ -80,7 +77,7 @@ class WriteSide(SocketBase):
                 return False
             if self._idle is not None:
                 self._idle.touch()
-            if sent == len(chunk):
+            if sent == size:
                 return True
             chunk = memoryview(chunk)[sent:]
         if self._queue is None:
