@@ -67,7 +67,14 @@ class WriteSide(SocketBase):
             return False
         size = len(chunk)
         self._bytes_written += size
-        if state is OPEN and not self._queue and self._writer is None and callback is None and size and not self._corked:
+        if (
+            state is OPEN
+            and not self._queue
+            and self._writer is None
+            and callback is None
+            and size
+            and not self._corked
+        ):
             try:
                 sent = os_socket(self._handle).send(chunk)  # non-blocking: the OS socket itself
             except BlockingIOError:
