@@ -87,7 +87,7 @@ def self_costs(dump):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("server", help="ours_pipe, ours_data, gevent_raw (servers/NAME.py) or a path to a server script")
+    parser.add_argument("server", help="ours_pipe, ours_data, gevent_raw (servers/NAME.py), or a server script")
     parser.add_argument("-c", "--connections", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=8, help="measured seconds (under callgrind)")
     parser.add_argument("--top", type=int, default=0, help="list the N functions with the most self cost")
