@@ -3,6 +3,7 @@
 
     python benchmarks/instructions.py ours_pipe            # or ours_data, gevent_raw, or a server script
     python benchmarks/instructions.py ours_pipe -c 1 --top 20
+    python benchmarks/instructions.py --tls ours_tls       # TLS: servers/ours_tls.py, loadgen built with OpenSSL
 
 Rates and CPU times on a shared 2-core machine move by 10-30% between runs;
 the instructions a server executes per ping-pong round trip hardly move (a
@@ -35,6 +36,7 @@ SERVERS = os.path.join(HERE, "servers")
 sys.path.insert(0, HERE)
 
 import run as _run  # noqa: E402  (for build_loadgen)
+import tls_rows  # noqa: E402  (for the TLS load generator and certificate)
 
 
 def free_port():
@@ -92,17 +94,26 @@ def main():
     parser.add_argument("--seconds", type=float, default=8, help="measured seconds (under callgrind)")
     parser.add_argument("--top", type=int, default=0, help="list the N functions with the most self cost")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--tls", action="store_true", help="TLS: the server takes --key/--cert; loadgen speaks TLS")
     opts = parser.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         sys.exit("valgrind is not installed (apt-get install -y valgrind)")
     script = opts.server if os.path.exists(opts.server) else os.path.join(SERVERS, opts.server + ".py")
-    loadgen = _run.build_loadgen("gcc")
+    extra = []
+    if opts.tls:
+        loadgen = tls_rows.build_loadgen_tls("gcc", _run.BUILD_DIR)
+        certificate = tls_rows.make_certificate(_run.BUILD_DIR)
+        if loadgen is None or certificate is None:
+            sys.exit("no TLS load generator or no openssl")
+        extra = ["--key", certificate[0], "--cert", certificate[1]]
+    else:
+        loadgen = _run.build_loadgen("gcc")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="instructions-")
     out_file = os.path.join(workdir, "callgrind.out")
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file, "--dump-line=no",
-         opts.python, script, str(port)],
+         opts.python, script, str(port), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=os.path.dirname(script), text=True,
     )
     try:
