@@ -380,6 +380,8 @@ class TLSError(NodeError):
 ERR_OSSL_PEM_NO_START_LINE = E("ERR_OSSL_PEM_NO_START_LINE", "error:0480006C:PEM routines::no start line", TLSError)
 ERR_OSSL_UNSUPPORTED = E("ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported", TLSError)
 ERR_SSL_NO_CIPHER_MATCH = E("ERR_SSL_NO_CIPHER_MATCH", "no cipher match: %r", TLSError)
+# An encrypted key with a wrong passphrase, or none (stdlib ssl says "PEM lib" for both).
+ERR_OSSL_BAD_DECRYPT = E("ERR_OSSL_BAD_DECRYPT", "error:1C800064:Provider routines::bad decrypt", TLSError)
 
 
 #: OpenSSL's X509_V_ERR_* numbers -> Node's code for a certificate that failed verification

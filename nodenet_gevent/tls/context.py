@@ -25,18 +25,37 @@ from typing import Any, Callable
 from .. import args as _args
 from ..errors import (
     ERR_INVALID_ARG_VALUE,
+    ERR_OSSL_BAD_DECRYPT,
     ERR_OSSL_PEM_NO_START_LINE,
     ERR_OSSL_UNSUPPORTED,
     ERR_SSL_NO_CIPHER_MATCH,
     ERR_TLS_INVALID_PROTOCOL_VERSION,
+    TLSError,
     invalid_arg_type,
     openssl_error,
 )
 
-__all__ = ["SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION"]
+__all__ = [
+    "SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION",
+    "DEFAULT_CIPHERS",
+]
 
 DEFAULT_MIN_VERSION = "TLSv1.2"
 DEFAULT_MAX_VERSION = "TLSv1.3"
+
+#: Node 20's ``tls.DEFAULT_CIPHERS``: the list a context without ``ciphers`` (or with ``''``) gets.
+#: Its TLS 1.3 suites are OpenSSL's defaults, which stdlib ``ssl`` keeps; the rest is set as TLS 1.2's.
+DEFAULT_CIPHERS = (
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA256:"
+    "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA256:DHE-RSA-AES256-SHA256:"
+    "HIGH:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!SRP:!CAMELLIA"
+)
+
+# OpenSSL's TLS 1.3 suites: the ones it enables by default (which stdlib ssl cannot change), and the others.
+_TLS13_DEFAULT_SUITES = frozenset(["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"])
+_TLS13_SUITES = _TLS13_DEFAULT_SUITES | {"TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"}
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -101,10 +120,14 @@ class SecureContext:
                                             options[name])
         for name in _PEM_OPTIONS:
             if options.get(name) is not None:
-                _pem_list(options[name], name)  # the type is checked at once
+                # the types are checked at once
+                _key_list(options[name]) if name == "key" else _pem_list(options[name], name)
         passphrase = options.get("passphrase")
         if passphrase is not None and not isinstance(passphrase, (str, bytes)):
             raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+        ciphers = options.get("ciphers")
+        if ciphers is not None and not isinstance(ciphers, str):
+            raise invalid_arg_type("options.ciphers", "of type string", ciphers)
         self._options = options
         self._contexts = {}
         # Build the server side now when there is a key: a bad key or certificate raises here.
@@ -160,12 +183,7 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
     if secure_options:
         context.options |= secure_options
     try:
-        if options.get("ciphers") is not None:
-            try:
-                context.set_ciphers(options["ciphers"])  # TLS 1.2 suites; stdlib ssl cannot set TLS 1.3's
-            except ssl.SSLError:
-                # stdlib ssl says "No cipher can be selected"; Node's OpenSSL error, by its name:
-                raise ERR_SSL_NO_CIPHER_MATCH(options["ciphers"]) from None
+        _set_ciphers(context, options.get("ciphers") or DEFAULT_CIPHERS)
         curve = options.get("ecdhCurve")
         if curve is not None and curve != "auto":
             context.set_ecdh_curve(curve.split(":")[0])  # stdlib ssl takes one curve
@@ -191,6 +209,38 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
 #: stdlib context -> the DER of the certificate it presents (stdlib ``ssl`` cannot give it back).
 _OWN_CERTIFICATES: weakref.WeakKeyDictionary[ssl.SSLContext, bytes] = weakref.WeakKeyDictionary()
 _CERTIFICATE_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def _set_ciphers(context: ssl.SSLContext, ciphers: str) -> None:
+    """Node's ``ciphers``: the ``TLS_`` names are TLS 1.3's suites, the rest TLS 1.2's list (as Node splits them).
+
+    stdlib ``ssl`` sets only TLS 1.2's: a TLS 1.3 choice other than OpenSSL's defaults is refused
+    (unless TLS 1.3 is off), never silently dropped; a list of TLS 1.3 suites only turns TLS 1.2 off,
+    as in Node.
+    """
+    names = [name for name in ciphers.split(":") if name]
+    suites = [name for name in names if name.startswith("TLS_")]
+    cipher_list = ":".join(name for name in names if not name.startswith("TLS_"))
+    if not suites and not cipher_list:
+        raise ERR_INVALID_ARG_VALUE("property", "options.ciphers", "is invalid", ciphers.split(":"))
+    if suites:
+        known = _TLS13_SUITES.intersection(suites)
+        if not known:
+            raise ERR_SSL_NO_CIPHER_MATCH(ciphers)  # as OpenSSL's SSL_CTX_set_ciphersuites()
+        if known != _TLS13_DEFAULT_SUITES and context.maximum_version >= ssl.TLSVersion.TLSv1_3:
+            raise ERR_INVALID_ARG_VALUE(
+                "property", "options.ciphers",
+                "is not supported by tls: stdlib ssl cannot choose TLS 1.3 cipher suites (it uses %s; give "
+                "TLS 1.2 suites only, or maxVersion 'TLSv1.2')" % ":".join(sorted(_TLS13_DEFAULT_SUITES)), ciphers)
+    if not cipher_list:
+        if context.minimum_version < ssl.TLSVersion.TLSv1_3 <= context.maximum_version:
+            context.minimum_version = ssl.TLSVersion.TLSv1_3  # Node: no TLS 1.2 suites, no TLS 1.2
+        return
+    try:
+        context.set_ciphers(cipher_list)
+    except ssl.SSLError:
+        # stdlib ssl says "No cipher can be selected"; Node's OpenSSL error, by its name:
+        raise ERR_SSL_NO_CIPHER_MATCH(ciphers) from None
 
 
 def _js_falsy(value: object) -> bool:
@@ -236,25 +286,98 @@ def _pem_list(value: object, name: str) -> list[str | bytes]:
     return result
 
 
+def _key_list(value: object) -> list[tuple[str | bytes, str | bytes | None]]:
+    """``key``: PEM as ``_pem_list`` takes it, and in a list also Node's ``{pem, passphrase}`` objects.
+
+    Each key comes with its own passphrase (``None``: the ``passphrase`` option's).
+    """
+    if not isinstance(value, (list, tuple)):
+        return [(pem, None) for pem in _pem_list(value, "key")]
+    keys: list[tuple[str | bytes, str | bytes | None]] = []
+    for item in value:
+        if isinstance(item, Mapping):
+            (pem,) = _pem_list(item.get("pem", item), "key")  # no pem: the object itself is refused
+            passphrase = item.get("passphrase")
+            if passphrase is not None and not isinstance(passphrase, (str, bytes)):
+                raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+            keys.append((pem, passphrase))
+        else:
+            (pem,) = _pem_list(item, "key")
+            keys.append((pem, None))
+    return keys
+
+
+def _as_bytes(pem: str | bytes) -> bytes:
+    return pem if isinstance(pem, bytes) else pem.encode("latin-1")
+
+
 def _load_chains(context: ssl.SSLContext, options: Mapping[str, Any]) -> None:
-    """``key`` and ``cert`` (one chain per key, as Node); ``passphrase`` unlocks an encrypted key."""
+    """``key`` and ``cert`` (one chain per key, as Node); ``passphrase`` unlocks an encrypted key.
+
+    Several keys (an RSA and an ECDSA one, say) each go with the chain of their own public key,
+    whatever the order of the two lists (OpenSSL keeps one per key type, as in Node).
+    """
     certs = _pem_list(options.get("cert") or [], "cert")
-    keys = _pem_list(options.get("key") or [], "key")
+    keys = _key_list(options.get("key") or [])
     if not certs or not keys or len(certs) != len(keys):
         if not certs or not keys:
             missing = "cert" if not certs else "key"
             raise ERR_INVALID_ARG_VALUE("property", "options.%s" % missing, "is missing: key and cert go together",
                                         None)
         raise ERR_INVALID_ARG_VALUE("property", "options.cert", "must give one chain per key", len(certs))
-    password = options.get("passphrase")
-    for cert, key in zip(certs, keys):
+    default_password = options.get("passphrase")
+    for cert in certs:
         # stdlib ssl says only "PEM lib" for text that is no PEM at all: name it as Node's OpenSSL does.
-        if _PEM_BEGIN not in (cert if isinstance(cert, bytes) else cert.encode("latin-1")):
+        if _PEM_BEGIN not in _as_bytes(cert):
             raise ERR_OSSL_PEM_NO_START_LINE()
-        if _PEM_BEGIN not in (key if isinstance(key, bytes) else key.encode("latin-1")):
+    pairs = []
+    for key, password in keys:
+        if _PEM_BEGIN not in _as_bytes(key):
             raise ERR_OSSL_UNSUPPORTED()
-        with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
-            context.load_cert_chain(cert_path, key_path, password=password or None)
+        pairs.append((key, password if password is not None else default_password))
+    if len(pairs) > 1:
+        certs = _matching_certificates(certs, pairs)
+    for cert, (key, password) in zip(certs, pairs):
+        _load_chain(context, cert, key, password)
+
+
+def _load_chain(context: ssl.SSLContext, cert: str | bytes, key: str | bytes, password: str | bytes | None) -> None:
+    with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
+        try:
+            # Never None: OpenSSL would ask for the passphrase of an encrypted key on the terminal.
+            context.load_cert_chain(cert_path, key_path, password=password or _no_passphrase)
+        except ssl.SSLError as error:
+            if b"ENCRYPTED" in _as_bytes(key) and error.reason in (None, "PEM_LIB"):
+                raise ERR_OSSL_BAD_DECRYPT() from None  # stdlib ssl says "PEM lib": Node names the cause
+            raise
+
+
+def _no_passphrase() -> bytes:
+    return b""
+
+
+def _matching_certificates(
+    certs: list[str | bytes], keys: list[tuple[str | bytes, str | bytes | None]],
+) -> list[str | bytes]:
+    """The chains in the order of *keys*: each key's is the one whose certificate holds its public key.
+
+    Tried in a scratch context, the chain at the key's own index first; a key no chain fits keeps
+    the one at its index, so that loading it raises OpenSSL's own error.
+    """
+    ordered = list(certs)
+    free = list(range(len(certs)))
+    for index, (key, password) in enumerate(keys):
+        for candidate in sorted(free, key=lambda i: i != index):
+            scratch = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            scratch.set_ciphers("ALL:@SECLEVEL=0")  # only whether the two belong together counts here
+            try:
+                _load_chain(scratch, certs[candidate], key, password)
+            except (ssl.SSLError, TLSError):
+                continue
+            ordered[index] = certs[candidate]
+            free.remove(candidate)
+            break
+    return ordered
 
 
 class _InMemoryFile:
