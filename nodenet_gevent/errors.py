@@ -184,6 +184,13 @@ ERR_TLS_HANDSHAKE_TIMEOUT = E("ERR_TLS_HANDSHAKE_TIMEOUT", "TLS handshake timeou
 ERR_TLS_INVALID_PROTOCOL_VERSION = E(
     "ERR_TLS_INVALID_PROTOCOL_VERSION", "%s is not a valid %s TLS protocol version", NodeTypeError
 )
+ERR_TLS_INVALID_PROTOCOL_METHOD = E("ERR_TLS_INVALID_PROTOCOL_METHOD", "%s", NodeTypeError)
+ERR_TLS_PROTOCOL_VERSION_CONFLICT = E(
+    "ERR_TLS_PROTOCOL_VERSION_CONFLICT", 'TLS protocol version "%s" conflicts with secureProtocol "%s"', NodeTypeError
+)
+ERR_TLS_REQUIRED_SERVER_NAME = E(
+    "ERR_TLS_REQUIRED_SERVER_NAME", '"servername" is required parameter for Server.addContext'
+)
 ERR_TLS_SNI_FROM_SERVER = E("ERR_TLS_SNI_FROM_SERVER", "Cannot issue SNI from a TLS server-side socket")
 
 

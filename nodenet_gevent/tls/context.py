@@ -29,7 +29,9 @@ from ..errors import (
     ERR_OSSL_PEM_NO_START_LINE,
     ERR_OSSL_UNSUPPORTED,
     ERR_SSL_NO_CIPHER_MATCH,
+    ERR_TLS_INVALID_PROTOCOL_METHOD,
     ERR_TLS_INVALID_PROTOCOL_VERSION,
+    ERR_TLS_PROTOCOL_VERSION_CONFLICT,
     TLSError,
     invalid_arg_type,
     openssl_error,
@@ -76,7 +78,6 @@ CONTEXT_OPTIONS = (
 # Node's options stdlib ssl has no way to honour: refused by name (never silently dropped).
 _UNSUPPORTED = {
     "pfx": "stdlib ssl cannot read PKCS#12 (give 'key' and 'cert' in PEM)",
-    "secureProtocol": "use 'minVersion'/'maxVersion'",
     "sigalgs": "stdlib ssl cannot set signature algorithms",
     "privateKeyEngine": "stdlib ssl has no OpenSSL engines",
     "privateKeyIdentifier": "stdlib ssl has no OpenSSL engines",
@@ -125,6 +126,7 @@ class SecureContext:
         passphrase = options.get("passphrase")
         if passphrase is not None and not isinstance(passphrase, (str, bytes)):
             raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+        _protocol_method(options)  # checked at once
         ciphers = options.get("ciphers")
         if ciphers is not None and not isinstance(ciphers, str):
             raise invalid_arg_type("options.ciphers", "of type string", ciphers)
@@ -174,8 +176,12 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
     # Node checks the host name itself (checkServerIdentity), after OpenSSL checked the chain.
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE if server_side else ssl.CERT_REQUIRED
-    context.minimum_version = _version(options.get("minVersion"), "minimum", DEFAULT_MIN_VERSION)
-    context.maximum_version = _version(options.get("maxVersion"), "maximum", DEFAULT_MAX_VERSION)
+    versions = _protocol_method(options)
+    if versions is None:
+        context.minimum_version = _version(options.get("minVersion"), "minimum", DEFAULT_MIN_VERSION)
+        context.maximum_version = _version(options.get("maxVersion"), "maximum", DEFAULT_MAX_VERSION)
+    else:
+        context.minimum_version, context.maximum_version = versions
     if hasattr(ssl, "OP_IGNORE_UNEXPECTED_EOF"):
         # As Node: a peer closing TCP without close_notify ends the stream, it is no protocol error.
         context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
@@ -260,6 +266,42 @@ def _first_certificate(cert: object) -> bytes:
 def own_certificate(context: ssl.SSLContext) -> bytes | None:
     """The DER of the certificate *context* presents; ``None`` when it has none."""
     return _OWN_CERTIFICATES.get(context) or None
+
+
+# Node's secureProtocol names (each also as <name>_server_method / _client_method): the versions they allow.
+_METHODS = {
+    "SSLv23": (_VERSIONS[DEFAULT_MIN_VERSION], _VERSIONS[DEFAULT_MAX_VERSION]),  # the defaults
+    "TLS": (ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.MAXIMUM_SUPPORTED),  # any
+    "TLSv1": (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
+    "TLSv1_1": (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
+    "TLSv1_2": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
+}
+
+
+def _protocol_method(options: Mapping[str, Any]) -> tuple[ssl.TLSVersion, ssl.TLSVersion] | None:
+    """``secureProtocol``: the (minimum, maximum) versions its method allows; None when not given.
+
+    As Node: it excludes ``minVersion``/``maxVersion``; SSLv2's and SSLv3's methods are refused.
+    (Which side a ``_server_method``/``_client_method`` is for is not checked.)
+    """
+    method = options.get("secureProtocol")
+    if method is None:
+        return None
+    for name in ("minVersion", "maxVersion"):
+        if options.get(name) is not None:
+            raise ERR_TLS_PROTOCOL_VERSION_CONFLICT(options[name], method)
+    if not isinstance(method, str):
+        raise invalid_arg_type("options.secureProtocol", "of type string", method)
+    base = method
+    for suffix in ("_server_method", "_client_method", "_method"):
+        if method.endswith(suffix):
+            base = method[:-len(suffix)]
+            break
+    if base in ("SSLv2", "SSLv3") and base != method:
+        raise ERR_TLS_INVALID_PROTOCOL_METHOD("%s methods disabled" % base)
+    if base == method or base not in _METHODS:
+        raise ERR_TLS_INVALID_PROTOCOL_METHOD("Unknown method: %s" % method)
+    return _METHODS[base]
 
 
 def _version(value: object, which: str, default: str) -> ssl.TLSVersion:
@@ -361,23 +403,22 @@ def _matching_certificates(
 ) -> list[str | bytes]:
     """The chains in the order of *keys*: each key's is the one whose certificate holds its public key.
 
-    Tried in a scratch context, the chain at the key's own index first; a key no chain fits keeps
-    the one at its index, so that loading it raises OpenSSL's own error.
+    Tried in a scratch context, the chain at the key's own index first; the keys no chain fits get
+    the chains left over, in order, so that loading them raises OpenSSL's own error.
     """
-    ordered = list(certs)
-    free = list(range(len(certs)))
+    chosen: dict[int, int] = {}  # key index -> chain index
     for index, (key, password) in enumerate(keys):
-        for candidate in sorted(free, key=lambda i: i != index):
+        for candidate in sorted(set(range(len(certs))) - set(chosen.values()), key=lambda i: (i != index, i)):
             scratch = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             scratch.set_ciphers("ALL:@SECLEVEL=0")  # only whether the two belong together counts here
             try:
                 _load_chain(scratch, certs[candidate], key, password)
             except (ssl.SSLError, TLSError):
                 continue
-            ordered[index] = certs[candidate]
-            free.remove(candidate)
+            chosen[index] = candidate
             break
-    return ordered
+    left = iter(sorted(set(range(len(certs))) - set(chosen.values())))
+    return [certs[chosen[index]] if index in chosen else certs[next(left)] for index in range(len(keys))]
 
 
 class _InMemoryFile:
