@@ -3,7 +3,8 @@
 The index stores them as test/parallel/tls/<name>.js (and by their own path).  Ported here:
 test-tls-min-max-version.js, test-tls-multi-key.js, test-tls-onread-static-buffer.js,
 test-tls-passphrase.js, test-tls-reduced-SECLEVEL-in-cipher.js, test-tls-set-ciphers.js,
-test-tls-sni-option.js, test-tls-sni-server-client.js.
+test-tls-sni-option.js, test-tls-sni-server-client.js; and test-tls-no-sslv23.js, which secureProtocol
+(supported now) makes portable.
 Node's fixture keys become trustme certificates, or keys `openssl` makes at test time (an encrypted
 RSA key, a 512-bit one); where Node 20 and the upstream file disagree, `node` was asked and Node 20
 decides.  The strict xfails are what stdlib ssl cannot do; NOT_PORTED.md's TLS section says what
@@ -185,6 +186,29 @@ def test_min_max_version_bad_methods_raise_at_once(track, keys, options, code, m
         raises(TypeError, code, lambda: tls.createServer({**keys["agent6"], **options}), message)
     else:
         raises(TypeError, code, lambda: tls.connect({"port": 9, "host": "127.0.0.1", **options}), message)
+
+
+# ---------------------------------------------------------------------------
+# Node: test/parallel/test-tls-no-sslv23.js (the secureProtocol names, each also as _client_method and
+# _server_method.  Which side those name is not checked here: Node's wrong-side method fails the
+# handshake with ERR_SSL_CALLED_A_FUNCTION_YOU_SHOULD_NOT_CALL, `node` says -- NOT_PORTED.md)
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize("suffix", ["_method", "_client_method", "_server_method"])
+def test_no_sslv23(suffix):
+    raises(TypeError, "ERR_TLS_INVALID_PROTOCOL_METHOD",
+           lambda: tls.createSecureContext({"secureProtocol": "blargh"}), "Unknown method: blargh")
+    for disabled in ("SSLv2", "SSLv3"):
+        raises(TypeError, "ERR_TLS_INVALID_PROTOCOL_METHOD",
+               lambda disabled=disabled: tls.createSecureContext({"secureProtocol": disabled + suffix}),
+               "%s methods disabled" % disabled)
+    # SSLv23 is OpenSSL's "any known protocol" (SSLv2 and SSLv3 off): the default range here, as Node's.
+    expected = {"SSLv23": ("TLSv1_2", "TLSv1_3"), "TLSv1": ("TLSv1", "TLSv1"), "TLSv1_1": ("TLSv1_1", "TLSv1_1"),
+                "TLSv1_2": ("TLSv1_2", "TLSv1_2")}
+    for name, (low, high) in expected.items():
+        context = tls.createSecureContext({"secureProtocol": name + suffix}).context
+        assert (context.minimum_version.name, context.maximum_version.name) == (low, high)
 
 
 # ---------------------------------------------------------------------------
