@@ -83,11 +83,13 @@ def openssl_keys():
                  "-out", path(where, "cert.pem"), "-subj", "/CN=localhost", "-days", "2")
         _openssl("pkey", "-in", path(where, "raw.pem"), "-aes256", "-passout", "pass:password",
                  "-out", path(where, "pass.pem"))
-        _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512", "-out", path(where, "small.pem"))
-        _openssl("req", "-x509", "-key", path(where, "small.pem"), "-out", path(where, "small-cert.pem"),
-                 "-subj", "/CN=agent11", "-days", "2")
+        for name, bits in (("small", 512), ("rsa1024", 1024)):
+            _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:%d" % bits,
+                     "-out", path(where, name + ".pem"))
+            _openssl("req", "-x509", "-key", path(where, name + ".pem"), "-out", path(where, name + "-cert.pem"),
+                     "-subj", "/CN=agent11", "-days", "2")
         result = {}
-        for name in ("raw", "cert", "pass", "small", "small-cert"):
+        for name in ("raw", "cert", "pass", "small", "small-cert", "rsa1024", "rsa1024-cert"):
             with open(path(where, name + ".pem"), "rb") as f:
                 result[name] = f.read()
         return result
@@ -471,6 +473,18 @@ def test_reduced_seclevel_in_cipher(openssl_keys, must_call):
 def test_reduced_seclevel_default_ciphers_refuse_a_small_key(openssl_keys):
     raises(Exception, "ERR_SSL_EE_KEY_TOO_SMALL",
            lambda: tls.createServer({"key": openssl_keys["small"], "cert": openssl_keys["small-cert"]}))
+
+
+@pytest.mark.xfail(strict=True, reason="OpenSSL's security level is Python's 2 here (RSA keys of 2048 bits and more), "
+                   "Node 20's 1 (1024 bits do), `node` says: left as it is, a choice for the lead; "
+                   "ciphers 'DEFAULT:@SECLEVEL=1' gives Node's")
+def test_reduced_seclevel_a_1024_bit_key_is_taken_by_default(openssl_keys):
+    tls.createServer({"key": openssl_keys["rsa1024"], "cert": openssl_keys["rsa1024-cert"]})
+
+
+def test_reduced_seclevel_1_takes_a_1024_bit_key(openssl_keys):
+    assert tls.createServer({"key": openssl_keys["rsa1024"], "cert": openssl_keys["rsa1024-cert"],
+                             "ciphers": "DEFAULT:@SECLEVEL=1"})
 
 
 # ---------------------------------------------------------------------------
