@@ -184,6 +184,13 @@ ERR_TLS_HANDSHAKE_TIMEOUT = E("ERR_TLS_HANDSHAKE_TIMEOUT", "TLS handshake timeou
 ERR_TLS_INVALID_PROTOCOL_VERSION = E(
     "ERR_TLS_INVALID_PROTOCOL_VERSION", "%s is not a valid %s TLS protocol version", NodeTypeError
 )
+ERR_TLS_INVALID_PROTOCOL_METHOD = E("ERR_TLS_INVALID_PROTOCOL_METHOD", "%s", NodeTypeError)
+ERR_TLS_PROTOCOL_VERSION_CONFLICT = E(
+    "ERR_TLS_PROTOCOL_VERSION_CONFLICT", 'TLS protocol version "%s" conflicts with secureProtocol "%s"', NodeTypeError
+)
+ERR_TLS_REQUIRED_SERVER_NAME = E(
+    "ERR_TLS_REQUIRED_SERVER_NAME", '"servername" is required parameter for Server.addContext'
+)
 ERR_TLS_SNI_FROM_SERVER = E("ERR_TLS_SNI_FROM_SERVER", "Cannot issue SNI from a TLS server-side socket")
 
 
@@ -380,6 +387,8 @@ class TLSError(NodeError):
 ERR_OSSL_PEM_NO_START_LINE = E("ERR_OSSL_PEM_NO_START_LINE", "error:0480006C:PEM routines::no start line", TLSError)
 ERR_OSSL_UNSUPPORTED = E("ERR_OSSL_UNSUPPORTED", "error:1E08010C:DECODER routines::unsupported", TLSError)
 ERR_SSL_NO_CIPHER_MATCH = E("ERR_SSL_NO_CIPHER_MATCH", "no cipher match: %r", TLSError)
+# An encrypted key with a wrong passphrase, or none (stdlib ssl says "PEM lib" for both).
+ERR_OSSL_BAD_DECRYPT = E("ERR_OSSL_BAD_DECRYPT", "error:1C800064:Provider routines::bad decrypt", TLSError)
 
 
 #: OpenSSL's X509_V_ERR_* numbers -> Node's code for a certificate that failed verification

@@ -8,6 +8,7 @@ written to files for the tools (``node``, ``openssl``) that read paths.
 
 import datetime
 import os
+import ssl
 import tempfile
 
 import gevent
@@ -56,6 +57,11 @@ class Certs:
         return {"ca": self.ca_pem, **extra}
 
 
+# OpenSSL 3.2 renamed the handshake_failure alert's reason ("sslv3 alert" -> "ssl/tls alert"), as Node's tests know.
+HANDSHAKE_FAILURE_ALERT = ("ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE" if ssl.OPENSSL_VERSION_INFO >= (3, 2)
+                           else "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE")
+
+
 def tls_listen(track, options, listener=None, host="127.0.0.1"):
     """A listening tls.Server kept by *track* (closed after the test); waits for 'listening'."""
     server = tls.createServer(options, listener) if listener else tls.createServer(options)
@@ -84,4 +90,5 @@ def first_error(emitter, event="error", timeout=5):
     return net.once(emitter, event, timeout=timeout)[0]
 
 
-__all__ = ["Certs", "tls_listen", "tls_connect", "collect", "first_error", "gevent", "pytest"]
+__all__ = ["Certs", "HANDSHAKE_FAILURE_ALERT", "tls_listen", "tls_connect", "collect", "first_error", "gevent",
+           "pytest"]

@@ -15,6 +15,7 @@ the same over TLS.  Built on the standard library's ``ssl`` (``SSLObject`` over
 
 from .certificate import check_server_identity, checkServerIdentity
 from .context import (
+    DEFAULT_CIPHERS,
     DEFAULT_MAX_VERSION,
     DEFAULT_MIN_VERSION,
     SecureContext,
@@ -39,4 +40,5 @@ __all__ = [
     "checkServerIdentity",
     "DEFAULT_MIN_VERSION",
     "DEFAULT_MAX_VERSION",
+    "DEFAULT_CIPHERS",
 ]

@@ -25,18 +25,39 @@ from typing import Any, Callable
 from .. import args as _args
 from ..errors import (
     ERR_INVALID_ARG_VALUE,
+    ERR_OSSL_BAD_DECRYPT,
     ERR_OSSL_PEM_NO_START_LINE,
     ERR_OSSL_UNSUPPORTED,
     ERR_SSL_NO_CIPHER_MATCH,
+    ERR_TLS_INVALID_PROTOCOL_METHOD,
     ERR_TLS_INVALID_PROTOCOL_VERSION,
+    ERR_TLS_PROTOCOL_VERSION_CONFLICT,
+    TLSError,
     invalid_arg_type,
     openssl_error,
 )
 
-__all__ = ["SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION"]
+__all__ = [
+    "SecureContext", "create_secure_context", "CONTEXT_OPTIONS", "DEFAULT_MIN_VERSION", "DEFAULT_MAX_VERSION",
+    "DEFAULT_CIPHERS",
+]
 
 DEFAULT_MIN_VERSION = "TLSv1.2"
 DEFAULT_MAX_VERSION = "TLSv1.3"
+
+#: Node 20's ``tls.DEFAULT_CIPHERS``: the list a context without ``ciphers`` (or with ``''``) gets.
+#: Its TLS 1.3 suites are OpenSSL's defaults, which stdlib ``ssl`` keeps; the rest is set as TLS 1.2's.
+DEFAULT_CIPHERS = (
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA256:"
+    "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA256:DHE-RSA-AES256-SHA256:"
+    "HIGH:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!SRP:!CAMELLIA"
+)
+
+# OpenSSL's TLS 1.3 suites: the ones it enables by default (which stdlib ssl cannot change), and the others.
+_TLS13_DEFAULT_SUITES = frozenset(["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"])
+_TLS13_SUITES = _TLS13_DEFAULT_SUITES | {"TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"}
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -57,7 +78,6 @@ CONTEXT_OPTIONS = (
 # Node's options stdlib ssl has no way to honour: refused by name (never silently dropped).
 _UNSUPPORTED = {
     "pfx": "stdlib ssl cannot read PKCS#12 (give 'key' and 'cert' in PEM)",
-    "secureProtocol": "use 'minVersion'/'maxVersion'",
     "sigalgs": "stdlib ssl cannot set signature algorithms",
     "privateKeyEngine": "stdlib ssl has no OpenSSL engines",
     "privateKeyIdentifier": "stdlib ssl has no OpenSSL engines",
@@ -101,10 +121,15 @@ class SecureContext:
                                             options[name])
         for name in _PEM_OPTIONS:
             if options.get(name) is not None:
-                _pem_list(options[name], name)  # the type is checked at once
+                # the types are checked at once
+                _key_list(options[name]) if name == "key" else _pem_list(options[name], name)
         passphrase = options.get("passphrase")
         if passphrase is not None and not isinstance(passphrase, (str, bytes)):
             raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+        _protocol_method(options)  # checked at once
+        ciphers = options.get("ciphers")
+        if ciphers is not None and not isinstance(ciphers, str):
+            raise invalid_arg_type("options.ciphers", "of type string", ciphers)
         self._options = options
         self._contexts = {}
         # Build the server side now when there is a key: a bad key or certificate raises here.
@@ -151,8 +176,12 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
     # Node checks the host name itself (checkServerIdentity), after OpenSSL checked the chain.
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE if server_side else ssl.CERT_REQUIRED
-    context.minimum_version = _version(options.get("minVersion"), "minimum", DEFAULT_MIN_VERSION)
-    context.maximum_version = _version(options.get("maxVersion"), "maximum", DEFAULT_MAX_VERSION)
+    versions = _protocol_method(options)
+    if versions is None:
+        context.minimum_version = _version(options.get("minVersion"), "minimum", DEFAULT_MIN_VERSION)
+        context.maximum_version = _version(options.get("maxVersion"), "maximum", DEFAULT_MAX_VERSION)
+    else:
+        context.minimum_version, context.maximum_version = versions
     if hasattr(ssl, "OP_IGNORE_UNEXPECTED_EOF"):
         # As Node: a peer closing TCP without close_notify ends the stream, it is no protocol error.
         context.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
@@ -160,12 +189,7 @@ def _build(options: Mapping[str, Any], server_side: bool) -> ssl.SSLContext:
     if secure_options:
         context.options |= secure_options
     try:
-        if options.get("ciphers") is not None:
-            try:
-                context.set_ciphers(options["ciphers"])  # TLS 1.2 suites; stdlib ssl cannot set TLS 1.3's
-            except ssl.SSLError:
-                # stdlib ssl says "No cipher can be selected"; Node's OpenSSL error, by its name:
-                raise ERR_SSL_NO_CIPHER_MATCH(options["ciphers"]) from None
+        _set_ciphers(context, options.get("ciphers") or DEFAULT_CIPHERS)
         curve = options.get("ecdhCurve")
         if curve is not None and curve != "auto":
             context.set_ecdh_curve(curve.split(":")[0])  # stdlib ssl takes one curve
@@ -193,6 +217,38 @@ _OWN_CERTIFICATES: weakref.WeakKeyDictionary[ssl.SSLContext, bytes] = weakref.We
 _CERTIFICATE_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
+def _set_ciphers(context: ssl.SSLContext, ciphers: str) -> None:
+    """Node's ``ciphers``: the ``TLS_`` names are TLS 1.3's suites, the rest TLS 1.2's list (as Node splits them).
+
+    stdlib ``ssl`` sets only TLS 1.2's: a TLS 1.3 choice other than OpenSSL's defaults is refused
+    (unless TLS 1.3 is off), never silently dropped; a list of TLS 1.3 suites only turns TLS 1.2 off,
+    as in Node.
+    """
+    names = [name for name in ciphers.split(":") if name]
+    suites = [name for name in names if name.startswith("TLS_")]
+    cipher_list = ":".join(name for name in names if not name.startswith("TLS_"))
+    if not suites and not cipher_list:
+        raise ERR_INVALID_ARG_VALUE("property", "options.ciphers", "is invalid", ciphers.split(":"))
+    if suites:
+        known = _TLS13_SUITES.intersection(suites)
+        if not known:
+            raise ERR_SSL_NO_CIPHER_MATCH(ciphers)  # as OpenSSL's SSL_CTX_set_ciphersuites()
+        if known != _TLS13_DEFAULT_SUITES and context.maximum_version >= ssl.TLSVersion.TLSv1_3:
+            raise ERR_INVALID_ARG_VALUE(
+                "property", "options.ciphers",
+                "is not supported by tls: stdlib ssl cannot choose TLS 1.3 cipher suites (it uses %s; give "
+                "TLS 1.2 suites only, or maxVersion 'TLSv1.2')" % ":".join(sorted(_TLS13_DEFAULT_SUITES)), ciphers)
+    if not cipher_list:
+        if context.minimum_version < ssl.TLSVersion.TLSv1_3 <= context.maximum_version:
+            context.minimum_version = ssl.TLSVersion.TLSv1_3  # Node: no TLS 1.2 suites, no TLS 1.2
+        return
+    try:
+        context.set_ciphers(cipher_list)
+    except ssl.SSLError:
+        # stdlib ssl says "No cipher can be selected"; Node's OpenSSL error, by its name:
+        raise ERR_SSL_NO_CIPHER_MATCH(ciphers) from None
+
+
 def _js_falsy(value: object) -> bool:
     """Falsy in JavaScript: an empty string or Buffer, ``False``, ``0`` (not ``{}``); and an empty list."""
     if isinstance(value, (str, bytes, bytearray, list, tuple, bool, int, float)):
@@ -210,6 +266,42 @@ def _first_certificate(cert: object) -> bytes:
 def own_certificate(context: ssl.SSLContext) -> bytes | None:
     """The DER of the certificate *context* presents; ``None`` when it has none."""
     return _OWN_CERTIFICATES.get(context) or None
+
+
+# Node's secureProtocol names (each also as <name>_server_method / _client_method): the versions they allow.
+_METHODS = {
+    "SSLv23": (_VERSIONS[DEFAULT_MIN_VERSION], _VERSIONS[DEFAULT_MAX_VERSION]),  # the defaults
+    "TLS": (ssl.TLSVersion.MINIMUM_SUPPORTED, ssl.TLSVersion.MAXIMUM_SUPPORTED),  # any
+    "TLSv1": (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1),
+    "TLSv1_1": (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1),
+    "TLSv1_2": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
+}
+
+
+def _protocol_method(options: Mapping[str, Any]) -> tuple[ssl.TLSVersion, ssl.TLSVersion] | None:
+    """``secureProtocol``: the (minimum, maximum) versions its method allows; None when not given.
+
+    As Node: it excludes ``minVersion``/``maxVersion``; SSLv2's and SSLv3's methods are refused.
+    (Which side a ``_server_method``/``_client_method`` is for is not checked.)
+    """
+    method = options.get("secureProtocol")
+    if method is None:
+        return None
+    for name in ("minVersion", "maxVersion"):
+        if options.get(name) is not None:
+            raise ERR_TLS_PROTOCOL_VERSION_CONFLICT(options[name], method)
+    if not isinstance(method, str):
+        raise invalid_arg_type("options.secureProtocol", "of type string", method)
+    base = method
+    for suffix in ("_server_method", "_client_method", "_method"):
+        if method.endswith(suffix):
+            base = method[:-len(suffix)]
+            break
+    if base in ("SSLv2", "SSLv3") and base != method:
+        raise ERR_TLS_INVALID_PROTOCOL_METHOD("%s methods disabled" % base)
+    if base == method or base not in _METHODS:
+        raise ERR_TLS_INVALID_PROTOCOL_METHOD("Unknown method: %s" % method)
+    return _METHODS[base]
 
 
 def _version(value: object, which: str, default: str) -> ssl.TLSVersion:
@@ -236,25 +328,97 @@ def _pem_list(value: object, name: str) -> list[str | bytes]:
     return result
 
 
+def _key_list(value: object) -> list[tuple[str | bytes, str | bytes | None]]:
+    """``key``: PEM as ``_pem_list`` takes it, and in a list also Node's ``{pem, passphrase}`` objects.
+
+    Each key comes with its own passphrase (``None``: the ``passphrase`` option's).
+    """
+    if not isinstance(value, (list, tuple)):
+        return [(pem, None) for pem in _pem_list(value, "key")]
+    keys: list[tuple[str | bytes, str | bytes | None]] = []
+    for item in value:
+        if isinstance(item, Mapping):
+            (pem,) = _pem_list(item.get("pem", item), "key")  # no pem: the object itself is refused
+            passphrase = item.get("passphrase")
+            if passphrase is not None and not isinstance(passphrase, (str, bytes)):
+                raise invalid_arg_type("options.passphrase", "of type string", passphrase)
+            keys.append((pem, passphrase))
+        else:
+            (pem,) = _pem_list(item, "key")
+            keys.append((pem, None))
+    return keys
+
+
+def _as_bytes(pem: str | bytes) -> bytes:
+    return pem if isinstance(pem, bytes) else pem.encode("latin-1")
+
+
 def _load_chains(context: ssl.SSLContext, options: Mapping[str, Any]) -> None:
-    """``key`` and ``cert`` (one chain per key, as Node); ``passphrase`` unlocks an encrypted key."""
+    """``key`` and ``cert`` (one chain per key, as Node); ``passphrase`` unlocks an encrypted key.
+
+    Several keys (an RSA and an ECDSA one, say) each go with the chain of their own public key,
+    whatever the order of the two lists (OpenSSL keeps one per key type, as in Node).
+    """
     certs = _pem_list(options.get("cert") or [], "cert")
-    keys = _pem_list(options.get("key") or [], "key")
+    keys = _key_list(options.get("key") or [])
     if not certs or not keys or len(certs) != len(keys):
         if not certs or not keys:
             missing = "cert" if not certs else "key"
             raise ERR_INVALID_ARG_VALUE("property", "options.%s" % missing, "is missing: key and cert go together",
                                         None)
         raise ERR_INVALID_ARG_VALUE("property", "options.cert", "must give one chain per key", len(certs))
-    password = options.get("passphrase")
-    for cert, key in zip(certs, keys):
+    default_password = options.get("passphrase")
+    for cert in certs:
         # stdlib ssl says only "PEM lib" for text that is no PEM at all: name it as Node's OpenSSL does.
-        if _PEM_BEGIN not in (cert if isinstance(cert, bytes) else cert.encode("latin-1")):
+        if _PEM_BEGIN not in _as_bytes(cert):
             raise ERR_OSSL_PEM_NO_START_LINE()
-        if _PEM_BEGIN not in (key if isinstance(key, bytes) else key.encode("latin-1")):
+    pairs = []
+    for key, password in keys:
+        if _PEM_BEGIN not in _as_bytes(key):
             raise ERR_OSSL_UNSUPPORTED()
-        with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
-            context.load_cert_chain(cert_path, key_path, password=password or None)
+        pairs.append((key, password if password is not None else default_password))
+    if len(pairs) > 1:
+        certs = _matching_certificates(certs, pairs)
+    for cert, (key, password) in zip(certs, pairs):
+        _load_chain(context, cert, key, password)
+
+
+def _load_chain(context: ssl.SSLContext, cert: str | bytes, key: str | bytes, password: str | bytes | None) -> None:
+    with _InMemoryFile(cert) as cert_path, _InMemoryFile(key) as key_path:
+        try:
+            # Never None: OpenSSL would ask for the passphrase of an encrypted key on the terminal.
+            context.load_cert_chain(cert_path, key_path, password=password or _no_passphrase)
+        except ssl.SSLError as error:
+            if b"ENCRYPTED" in _as_bytes(key) and error.reason in (None, "PEM_LIB"):
+                raise ERR_OSSL_BAD_DECRYPT() from None  # stdlib ssl says "PEM lib": Node names the cause
+            raise
+
+
+def _no_passphrase() -> bytes:
+    return b""
+
+
+def _matching_certificates(
+    certs: list[str | bytes], keys: list[tuple[str | bytes, str | bytes | None]],
+) -> list[str | bytes]:
+    """The chains in the order of *keys*: each key's is the one whose certificate holds its public key.
+
+    Tried in a scratch context, the chain at the key's own index first; the keys no chain fits get
+    the chains left over, in order, so that loading them raises OpenSSL's own error.
+    """
+    chosen: dict[int, int] = {}  # key index -> chain index
+    for index, (key, password) in enumerate(keys):
+        for candidate in sorted(set(range(len(certs))) - set(chosen.values()), key=lambda i: (i != index, i)):
+            scratch = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            scratch.set_ciphers("ALL:@SECLEVEL=0")  # only whether the two belong together counts here
+            try:
+                _load_chain(scratch, certs[candidate], key, password)
+            except (ssl.SSLError, TLSError):
+                continue
+            chosen[index] = candidate
+            break
+    left = iter(sorted(set(range(len(certs))) - set(chosen.values())))
+    return [certs[chosen[index]] if index in chosen else certs[next(left)] for index in range(len(keys))]
 
 
 class _InMemoryFile:

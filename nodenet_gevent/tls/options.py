@@ -64,21 +64,33 @@ class TLSSession:
 
 
 def standard_name(name: str) -> str:
-    """OpenSSL's cipher name -> IANA's (Node's ``standardName``): the same for TLS 1.3's suites."""
+    """OpenSSL's cipher name -> IANA's (Node's ``standardName``): the same for TLS 1.3's suites.
+
+    ``ECDHE-RSA-AES128-GCM-SHA256`` -> ``TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256``, ``AES256-SHA`` ->
+    ``TLS_RSA_WITH_AES_256_CBC_SHA``; a name of another shape is given back as it is.
+    """
     if name.startswith("TLS_"):
         return name
     parts = name.split("-")
-    kx = {"ECDHE": "ECDHE", "DHE": "DHE"}.get(parts[0], "")
-    if not kx:
+    if parts[0] in ("ECDHE", "DHE"):
+        exchange = parts.pop(0)
+        auth = parts.pop(0) if parts and parts[0] in ("RSA", "ECDSA") else "RSA"
+        prefix = "TLS_%s_%s_WITH_" % (exchange, auth)
+    else:
+        prefix = "TLS_RSA_WITH_"  # OpenSSL's names without a key exchange are RSA's
+    if parts == ["CHACHA20", "POLY1305"]:
+        return prefix + "CHACHA20_POLY1305_SHA256"
+    if not parts or parts[0] not in ("AES128", "AES256"):
         return name
-    auth = parts[1] if parts[1] in ("RSA", "ECDSA") else "RSA"
-    rest = parts[2:] if parts[1] in ("RSA", "ECDSA") else parts[1:]
-    bulk = "_".join(rest)
-    bulk = bulk.replace("AES128", "AES_128").replace("AES256", "AES_256").replace("GCM_", "GCM_")
-    if bulk.endswith("CHACHA20_POLY1305"):
-        return "TLS_%s_%s_WITH_CHACHA20_POLY1305_SHA256" % (kx, auth)
-    hash_part = bulk.rsplit("_", 1)
-    return "TLS_%s_%s_WITH_%s_%s" % (kx, auth, hash_part[0], hash_part[1]) if len(hash_part) == 2 else name
+    aes = "AES_" + parts[0][3:]
+    rest = parts[1:]
+    if len(rest) == 2 and rest[0] == "GCM":
+        return "%s%s_GCM_%s" % (prefix, aes, rest[1])
+    if rest == ["CCM"] or rest == ["CCM8"]:
+        return "%s%s_%s" % (prefix, aes, "CCM" if rest == ["CCM"] else "CCM_8")
+    if len(rest) == 1 and rest[0].startswith("SHA"):
+        return "%s%s_CBC_%s" % (prefix, aes, rest[0])
+    return name
 
 
 def alpn_list(value: object) -> list[str]:

@@ -18,10 +18,10 @@ from typing import Any, Callable, ClassVar
 
 from .. import args as _args
 from ..emitter import Listener
-from ..errors import invalid_arg_type
+from ..errors import ERR_TLS_REQUIRED_SERVER_NAME, invalid_arg_type
 from ..server import Server as NetServer
 from ..socket import Socket as NetSocket
-from .context import CONTEXT_OPTIONS, SecureContext
+from .context import CONTEXT_OPTIONS, SecureContext, create_secure_context
 from .options import TLS_SOCKET_OPTIONS, alpn_list, canonical_tls_options
 from .sni import ask, dispatch
 from .socket import TLSSocket
@@ -125,11 +125,18 @@ class Server(NetServer):
             mode = ssl.CERT_REQUIRED if tls["rejectUnauthorized"] else ssl.CERT_OPTIONAL
         return context.ssl_context(True, mode, tls["ALPNProtocols"], dispatch)
 
-    def add_context(self, hostname: str, context: SecureContext | Mapping[str, Any]) -> None:
-        """``server.addContext(hostname, context)``: the context for SNI *hostname* (``*`` wildcards)."""
+    def add_context(
+        self, hostname: str | None = None, context: SecureContext | Mapping[str, Any] | None = None,
+    ) -> None:
+        """``server.addContext(hostname, context)``: the context for SNI *hostname* (``*`` wildcards).
+
+        As Node 20: no *hostname* is ``ERR_TLS_REQUIRED_SERVER_NAME``; an IP address is taken.
+        """
+        if hostname is None or hostname == "":
+            raise ERR_TLS_REQUIRED_SERVER_NAME()
         if not isinstance(hostname, str):
-            raise invalid_arg_type("hostname", "of type string", hostname)
-        secure = context if isinstance(context, SecureContext) else SecureContext(context)
+            raise invalid_arg_type("servername", "of type string", hostname)
+        secure = context if isinstance(context, SecureContext) else create_secure_context(context)
         pattern = re.compile("^" + re.escape(hostname).replace(r"\*", "[^.]*") + "$", re.IGNORECASE)
         self._sni_contexts.insert(0, (pattern, secure))
 

@@ -292,11 +292,16 @@ class TLSSocket(Socket):
 
             return ERR_TLS_HANDSHAKE_TIMEOUT()
         except ssl.SSLCertVerificationError as failure:
+            # No alert: Node lets OpenSSL finish and judges the certificate afterwards, then hangs up.
             return certificate_error(failure.verify_code, failure.verify_message)
         except ssl.SSLError as failure:
             if isinstance(failure, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
                 return tls_disconnected(server_side, self._host, self._peer_port())
-            return getattr(channel.tls, "nodenet_error", None) or openssl_error(failure)
+            given = getattr(channel.tls, "nodenet_error", None)  # an SNICallback's error: Node hangs up
+            if given is not None:
+                return given  # type: ignore[no-any-return]
+            self._send_alert(channel)
+            return openssl_error(failure)
         except OSError as failure:
             if self._state is CLOSED:
                 return None
@@ -309,6 +314,16 @@ class TLSSocket(Socket):
             if timer is not None:
                 timer.close()
         return None
+
+    @staticmethod
+    def _send_alert(channel: TLSChannel) -> None:
+        """A failed handshake: the alert OpenSSL wrote goes to the peer before we close, as Node's
+        does (the peer learns why: ``ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE``, not a hang-up)."""
+        if channel.outgoing.pending:
+            try:
+                channel.flush()
+            except OSError:
+                pass  # the peer is gone: it needs no alert
 
     def _peer_port(self) -> object:
         try:

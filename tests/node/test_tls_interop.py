@@ -3,8 +3,8 @@
 Node peers are small scripts (``node_peer_support.py``) that
 report JSON lines.  Covered: an echo checked by SHA-256 both ways (a few MiB;
 64 MiB with NODENET_LONG=1), half-close, ALPN agreed, client certificates,
-and each certificate failure: a Node client and ours see the same code from
-the same server.
+each certificate failure: a Node client and ours see the same code from
+the same server, and a failed handshake's alert seen alike from our server and Node's.
 """
 
 import hashlib
@@ -137,6 +137,42 @@ def test_certificate_failures_are_seen_alike(track, certs, node_peer, case):
     again = tls_connect(track, {"port": port, "host": "127.0.0.1", "servername": "localhost",
                                 **({"ca": certs.ca_pem} if ca else {})})
     assert net.once(again, "error", timeout=5)[0].code == node_result["error"]
+
+
+HANDSHAKE_FAILURES = {
+    # case: (server options, client options); the client is told why by the server's alert
+    "no shared cipher": ({"ciphers": "ECDHE-ECDSA-AES128-GCM-SHA256", "maxVersion": "TLSv1.2"},
+                         {"ciphers": "ECDHE-ECDSA-AES256-GCM-SHA384", "maxVersion": "TLSv1.2"}),
+    "no client certificate": ({"requestCert": True}, {}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HANDSHAKE_FAILURES))
+def test_handshake_failures_are_told_alike(track, certs, node_peer, case):
+    """A handshake the server's OpenSSL fails: its alert reaches the client, from our server as from Node's."""
+    server_options, client_options = HANDSHAKE_FAILURES[case]
+    ca = certs.ca_pem if server_options.get("requestCert") else None
+    server = tls_listen(track, certs.server_options(**server_options, **({"ca": ca} if ca else {})),
+                        lambda c: c.pipe(c))
+    server_saw = []
+    server.on("tlsClientError", lambda error, socket: server_saw.append(error.code))
+    options = {"ca": certs.path("ca_pem"), "servername": "localhost", **client_options}
+    node_result = node_peer(NODE_CLIENT, server.address()["port"], 1, json.dumps(options)).message()
+    assert node_result["error"].startswith("ERR_SSL_") and "ALERT" in node_result["error"], node_result
+    ours = tls_connect(track, {"port": server.address()["port"], "host": "127.0.0.1", "servername": "localhost",
+                               "ca": certs.ca_pem, **client_options})
+    assert net.once(ours, "error", timeout=5)[0].code == node_result["error"]
+    # And a Node server with those options tells our client the same.
+    node_options = {"key": certs.path("key"), "cert": certs.path("cert"), **server_options}
+    if ca:
+        node_options["ca"] = certs.path("ca_pem")
+    peer = node_peer(NODE_SERVER, json.dumps(node_options))
+    port = peer.message()["port"]
+    again = tls_connect(track, {"port": port, "host": "127.0.0.1", "servername": "localhost", "ca": certs.ca_pem,
+                                **client_options})
+    assert net.once(again, "error", timeout=5)[0].code == node_result["error"]
+    wait_until(lambda: len(server_saw) == 2, message="the server failed both handshakes")
+    assert len(set(server_saw)) == 1 and server_saw[0].startswith("ERR_SSL_")
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")

@@ -408,7 +408,7 @@ def test_no_such_cipher_raises_at_once(track, certs, must_call):
 
 # ---------------------------------------------------------------------------
 # Node: test/parallel/test-tls-getprotocol.js (TLS 1.2 and 1.3: OpenSSL 3 refuses 1.0/1.1 at its default
-# security level, and the secureProtocol names are minVersion/maxVersion here)
+# security level; minVersion/maxVersion for its secureProtocol names)
 
 
 @pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
