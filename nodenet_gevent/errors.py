@@ -452,8 +452,13 @@ def openssl_error(error: BaseException) -> TLSError:
     return result
 
 
-def tls_disconnected(server_side: bool, host: object = None, port: object = None) -> _NodeOSError:
-    """The peer went away mid-handshake: Node's ECONNRESET, with the client's or the server's message."""
+def tls_disconnected(server_side: bool, host: object = None, port: object = None, path: object = None,
+                     local_address: object = None) -> _NodeOSError:
+    """The peer went away mid-handshake: Node's ECONNRESET, with the client's or the server's message.
+
+    A client's names what its ``tls.connect()`` was given (``path``, ``host``, ``port``,
+    ``localAddress``; None each when not given, so none over a given socket), as Node's does.
+    """
     error = os_error(_errno.ECONNRESET, "read")
     error.message = (
         "socket hang up" if server_side
@@ -461,4 +466,7 @@ def tls_disconnected(server_side: bool, host: object = None, port: object = None
     )
     error.host = host  # type: ignore[attr-defined]
     error.port = port
+    if not server_side:
+        error.path = path  # type: ignore[attr-defined]
+        error.localAddress = local_address  # type: ignore[attr-defined]
     return error

@@ -60,13 +60,18 @@ class TLSSocket(Socket):
     ``ALPNProtocols``, ``servername``, ``checkServerIdentity``, ``SNICallback``.
     """
 
-    __slots__ = ("_tls", "_secure_context", "_authorized", "_authorization_error", "_wrapped", "_host")
+    __slots__ = (
+        "_tls", "_secure_context", "_authorized", "_authorization_error", "_wrapped", "_host", "_connect_where",
+    )
 
     _tls: dict[str, Any]  # the per-socket TLS settings (a server's are shared by its sockets)
     _secure_context: SecureContext
     _authorized: bool
     _authorization_error: str | None
     _wrapped: Socket | None  # STARTTLS: the plain socket whose connection this one takes over
+    # tls.connect()'s path, host, port and localAddress as given (None each when not): what a client's
+    # ECONNRESET before the handshake ended names, as Node's onConnectEnd takes them from its options.
+    _connect_where: tuple[Any, Any, Any, Any] | None
     _host: Any  # the host connected to: what the certificate is checked against without servername
 
     def __init__(self, socket: Socket | None = None, options: Mapping[str, Any] | None = None,
@@ -84,6 +89,7 @@ class TLSSocket(Socket):
         self._setup(tls_options)
         self._wrapped = socket
         self._host = tls_options.get("host")
+        self._connect_where = None
         if socket is not None:
             # STARTTLS: the reader greenlet takes the connection over once it is open, then shakes hands.
             self._state = CONNECTING
@@ -141,6 +147,7 @@ class TLSSocket(Socket):
         self._authorization_error = None
         self._wrapped = None
         self._host = None
+        self._connect_where = None
         self._handle = self._channel(handle)
         return self
 
@@ -284,7 +291,7 @@ class TLSSocket(Socket):
         try:
             while not channel.handshake_step():
                 if not channel.receive():
-                    return tls_disconnected(server_side, self._host, self._peer_port())
+                    return self._disconnected(server_side)
         except gevent.Timeout as fired:
             if fired is not timer:
                 raise
@@ -296,7 +303,7 @@ class TLSSocket(Socket):
             return certificate_error(failure.verify_code, failure.verify_message)
         except ssl.SSLError as failure:
             if isinstance(failure, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
-                return tls_disconnected(server_side, self._host, self._peer_port())
+                return self._disconnected(server_side)
             given = getattr(channel.tls, "nodenet_error", None)  # an SNICallback's error: Node hangs up
             if given is not None:
                 return given  # type: ignore[no-any-return]
@@ -306,7 +313,7 @@ class TLSSocket(Socket):
             if self._state is CLOSED:
                 return None
             if failure.errno in (errno.ECONNRESET, errno.EPIPE):
-                return tls_disconnected(server_side, self._host, self._peer_port())
+                return self._disconnected(server_side)
             if failure.errno is None:  # gevent's "closed in another greenlet"
                 return ERR_SOCKET_CLOSED()
             return os_error(failure, "read")
@@ -324,6 +331,13 @@ class TLSSocket(Socket):
                 channel.flush()
             except OSError:
                 pass  # the peer is gone: it needs no alert
+
+    def _disconnected(self, server_side: bool) -> BaseException:
+        """The peer went before the handshake ended: Node's ECONNRESET and the addresses it names."""
+        if server_side:
+            return tls_disconnected(True, host=self._host, port=self._peer_port())
+        path, host, port, local_address = self._connect_where or (None, None, None, None)
+        return tls_disconnected(False, host=host, port=port, path=path, local_address=local_address)
 
     def _peer_port(self) -> object:
         try:
@@ -510,6 +524,7 @@ def connect(*args: Any, **kwargs: Any) -> TLSSocket:
     given = options.pop("socket", None)
     socket_options = {key: options[key] for key in _args.SOCKET_OPTIONS if key in options}
     sock = TLSSocket(given, {**tls_options, **socket_options})
+    sock._connect_where = (options.get("path"), options.get("host"), options.get("port"), options.get("localAddress"))
     if callback is not None:
         sock.once("secureConnect", callback)
     if given is not None:

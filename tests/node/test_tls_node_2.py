@@ -522,16 +522,12 @@ def test_wrap_econnreset_pipe(track):
     _over_a_pipe(track)
 
 
-@pytest.mark.xfail(strict=True, reason="over a given socket the ECONNRESET carries the socket's host/port; Node's "
-                   "has neither (nor path, localAddress): tls.connect() was not told them")
 def test_wrap_econnreset_socket_error_has_no_address(track):
     error = _over_a_given_socket(track)
     for attribute in ("path", "host", "port", "localAddress"):
         assert getattr(error, attribute, None) is None
 
 
-@pytest.mark.xfail(strict=True, reason="over a Unix socket the ECONNRESET has no 'path'; Node's has the path "
-                   "(and no host, port, localAddress)")
 def test_wrap_econnreset_pipe_error_has_the_path(track):
     path, error = _over_a_pipe(track)
     assert getattr(error, "path", None) == path
@@ -771,8 +767,6 @@ def test_wrap_econnreset_localaddress(track):
     assert error.port == port
 
 
-@pytest.mark.xfail(strict=True, reason="the ECONNRESET before the handshake carries host ('localhost') and no "
-                   "localAddress; Node's has port and localAddress but no host")
 def test_wrap_econnreset_localaddress_error_has_the_local_address(track):
     _, error = _reset_with_local_address(track)
     assert getattr(error, "localAddress", None) == "127.0.0.1"
