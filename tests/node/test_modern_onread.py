@@ -11,7 +11,7 @@ import gevent
 import pytest
 
 import nodenet_gevent as net
-from test_modern_support import greenlet_errors, serve  # noqa: F401
+from test_modern_support import RotatingBuffers, greenlet_errors, serve  # noqa: F401
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -60,25 +60,11 @@ def test_a_buffer_function_is_asked_once_per_read(track, must_call, kind):
     # usage", "Test Uint8Array callback support"): 11 bytes in 2-byte buffers are
     # 6 reads, and the EOF one: 7 buffers asked for.
     server = _server(track, must_call)
-    pool = [bytearray(2) for _ in range(3)]
-    if kind == "Uint8Array":
-        pool = [memoryview(buf) for buf in pool]
-    state = {"index": -1, "usage": 0}
-    pieces = []
-
-    def buffer():
-        state["usage"] += 1
-        state["index"] = (state["index"] + 1) % len(pool)
-        return pool[state["index"]]
-
-    def callback(nread, buf):
-        assert buf is pool[state["index"]]
-        pieces.append(bytes(buf[:nread]))
-
-    client = _client(track, must_call, server.address()["port"], {"buffer": buffer, "callback": callback})
+    buffers = RotatingBuffers(kind)
+    client = _client(track, must_call, server.address()["port"], buffers.onread())
     net.once(client, "end", timeout=10)
-    assert b"".join(pieces) == MESSAGE
-    assert state["usage"] == 7
+    assert b"".join(buffers.pieces) == MESSAGE
+    assert buffers.usage == 7
 
 
 @pytest.mark.parametrize("how", ["explicit", "implicit"])

@@ -130,3 +130,31 @@ def never_answering(address, port):
     finally:
         for sock in made:
             sock.close()
+
+
+class RotatingBuffers:
+    """Node's onread-static-buffer ``buffer()`` function: three 2-byte buffers in turn, each asked-for counted.
+
+    ``callback`` is the matching ``onread`` callback: it checks that the buffer it is given is
+    the one just handed out, and keeps what was read in ``pieces``.
+    """
+
+    def __init__(self, kind):
+        self.pool = [bytearray(2) for _ in range(3)]
+        if kind == "Uint8Array":
+            self.pool = [memoryview(buf) for buf in self.pool]
+        self.index = -1
+        self.usage = 0
+        self.pieces = []
+
+    def buffer(self):
+        self.usage += 1
+        self.index = (self.index + 1) % len(self.pool)
+        return self.pool[self.index]
+
+    def callback(self, nread, buf):
+        assert buf is self.pool[self.index]
+        self.pieces.append(bytes(buf[:nread]))
+
+    def onread(self):
+        return {"buffer": self.buffer, "callback": self.callback}

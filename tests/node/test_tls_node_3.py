@@ -24,6 +24,7 @@ import pytest
 import nodenet_gevent as net
 from nodenet_gevent import tls
 from conftest import event_flag, raises
+from test_modern_support import RotatingBuffers
 from tls_support import HANDSHAKE_FAILURE_ALERT, tls_connect, tls_listen
 
 pytestmark = pytest.mark.timeout(30)
@@ -316,25 +317,11 @@ def test_onread_static_buffer(track, must_call, certs, kind):
 def test_onread_buffer_function(track, must_call, certs, kind):
     # 11 bytes in 2-byte buffers: 6 reads and the EOF's, 7 buffers asked for (as Node's).
     server = _onread_server(track, must_call, certs, SMALL)
-    pool = [bytearray(2) for _ in range(3)]
-    if kind == "Uint8Array":
-        pool = [memoryview(buf) for buf in pool]
-    state = {"index": -1, "usage": 0}
-    pieces = []
-
-    def buffer():
-        state["usage"] += 1
-        state["index"] = (state["index"] + 1) % len(pool)
-        return pool[state["index"]]
-
-    def callback(nread, buf):
-        assert buf is pool[state["index"]]
-        pieces.append(bytes(buf[:nread]))
-
-    client = _onread_client(track, must_call, server, {"buffer": buffer, "callback": callback})
+    buffers = RotatingBuffers(kind)
+    client = _onread_client(track, must_call, server, buffers.onread())
     net.once(client, "end", timeout=10)
-    assert b"".join(pieces) == SMALL
-    assert state["usage"] == 7
+    assert b"".join(buffers.pieces) == SMALL
+    assert buffers.usage == 7
 
 
 @pytest.mark.parametrize("how", ["explicit", "implicit"])
