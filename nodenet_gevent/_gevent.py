@@ -17,6 +17,10 @@ the libuv watcher attribute on the oldest and the newest gevent.
   callback, no greenlet waits on it (:func:`stop_dormant_wait` undoes it).
 * ``watcher._watcher_ref`` (libuv only): the poll handle that gevent's libuv
   loop shares among the watchers of one descriptor.
+* ``Hub.switch`` does only two things: call the current greenlet's
+  ``switch_out`` hook if it has one, then greenlet's own ``switch``.  A
+  lingering reader, whose greenlet never has that hook, switches with
+  greenlet's own (:func:`raw_hub_switch`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import operator
 from typing import Any, Callable
 
 from gevent.hub import Waiter, get_hub
+from greenlet import greenlet as RawGreenlet
 
 __all__ = [
     "SOCKET_ATTRIBUTES",
     "os_socket",
+    "raw_hub_switch",
     "readiness",
     "write_readiness",
     "set_ref",
@@ -56,6 +62,12 @@ readiness: Callable[[Any], tuple[Callable[[Any], object], Any]] = operator.attrg
 
 #: ``write_readiness(sock)``: *sock*'s write watcher, for ``wait`` (the TLS channel's sends wait on it).
 write_readiness: Callable[[Any], Any] = operator.attrgetter("_write_event")
+
+
+#: ``raw_hub_switch(hub)``: *hub*'s switch as greenlet's own -- gevent's ``Hub.switch`` minus its
+#: lookup of a ``switch_out`` hook, for a greenlet that has none (ours: plain greenlets,
+#: ``loop.next_tick``).  The descriptor's C ``__get__``, so that getting it adds no Python call.
+raw_hub_switch: Callable[[Any], Callable[[], Any]] = RawGreenlet.switch.__get__
 
 
 def set_ref(sock: Any, value: bool) -> None:

@@ -52,9 +52,8 @@ import gevent
 from gevent.event import Event
 from gevent.hub import get_hub
 from greenlet import getcurrent
-from greenlet import greenlet as RawGreenlet
 
-from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
+from ._gevent import os_socket, raw_hub_switch, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
 from .dormant import _DISPATCHERS, dispatcher
 from .emitter import EventEmitter
@@ -157,9 +156,7 @@ class ReadSide(SocketBase):
                             hub = get_hub()
                             linger = _LINGERING.get(hub) or lingering(hub)
                             switch = getcurrent().switch
-                            # greenlet's own switch into the hub, bound here: gevent's Hub.switch
-                            # first looks for a switch_out hook, which a reader greenlet never has.
-                            hub_switch = RawGreenlet.switch.__get__(hub, RawGreenlet)
+                            hub_switch = raw_hub_switch(hub)  # (no switch_out hook to look for: _gevent.py)
                             readers = linger.readers
                             if len(readers) < MAX_LINGERING:  # (inline, not a method: a Python call less; linger.py)
                                 readers[self] = -1

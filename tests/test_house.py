@@ -16,6 +16,7 @@ import socket as stdlib_socket
 import gevent
 import pytest
 from gevent import socket as gsocket
+from greenlet import getcurrent
 
 import nodenet_gevent as net
 from nodenet_gevent import _gevent
@@ -152,6 +153,19 @@ def test_gevent_internals_exist_on_this_gevent():
         _gevent.set_ref(listener, True)
     finally:
         listener.close()
+
+
+def test_readers_have_no_switch_out_hook(track):
+    """_gevent.raw_hub_switch skips Hub.switch's switch_out call: a reader greenlet must have no such hook."""
+    seen = []
+    server = track.listen(lambda c: (seen.append(hasattr(getcurrent(), "switch_out")), c.pipe(c)))
+    client = track.connect(server.address()["port"], "127.0.0.1")
+    client.on("data", lambda data: (seen.append(hasattr(getcurrent(), "switch_out")), client.end()))
+    client.write(b"x")
+    net.once(client, "close", timeout=5)
+    assert seen == [False, False]
+    raw_switch = _gevent.raw_hub_switch(gevent.get_hub())
+    assert raw_switch.__self__ is gevent.get_hub()
 
 
 def test_wait_readable_or_woken_ends_on_wake_and_on_readiness():
