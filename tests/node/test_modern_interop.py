@@ -14,9 +14,12 @@ resets mid-stream (Node's ``resetAndDestroy()`` against our client; our
 ``destroy()`` against a Node client).
 """
 
+import fcntl
 import hashlib
 import os
 import socket as stdlib_socket
+import struct
+import termios
 
 import gevent
 import pytest
@@ -498,6 +501,11 @@ def test_node_reset_gives_us_econnreset_and_close_true(track, node_peer):
     assert sock.bytesRead <= 256 * 1024
 
 
+def unread_bytes(fd):
+    """Bytes in the kernel's receive queue of descriptor *fd* (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))[0]
+
+
 NODE_STREAMING_CLIENT = r"""
 const net = require('net');
 const events = [];
@@ -537,6 +545,9 @@ def test_our_destroy_mid_stream_as_node_sees_it(track, node_peer):
             if "first" not in ours:
                 ours["first"] = len(chunk)
                 c.pause()
+                # The reset needs unread data at the close: if this read emptied the kernel's
+                # queue, our FIN could reach Node first and its 'end' close it cleanly.
+                wait_until(lambda: unread_bytes(c.fileno()) > 0, message="more of Node's data queued")
                 c.destroy()
 
         c.on("data", on_data)
