@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket as stdlib_socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,45 @@ from nodenet_gevent.reporting import set_error_reporter
 
 MONKEY = gevent.monkey.is_module_patched("socket")
 NODE = shutil.which("node")
+
+
+def _keep_forked_children_out_of_the_hub():
+    """gevent 24.10.1 on Python 3.13, monkey-patched: a forked child must not run our greenlets.
+
+    In the child of a fork (every subprocess the suite starts), gevent's
+    ``after_fork_in_child`` hook marks each other green "thread" done with
+    ``_ThreadHandle._set_done()``, which sleeps 1 ms: the child's hub runs copies
+    of this process's greenlets on the sockets and the epoll instance it shares
+    with us until its exec (tests/test_fork_child.py says what that breaks).
+    Later gevents call ``_set_done(enter_hub=False)`` there; this does the same
+    for the ones whose ``_set_done`` has no such parameter, during fork only.
+    """
+    if not MONKEY or sys.version_info < (3, 13):
+        return
+    import inspect
+
+    import gevent.thread
+
+    handle = getattr(gevent.thread, "_ThreadHandle", None)
+    if handle is None or "enter_hub" in inspect.signature(handle._set_done).parameters:
+        return
+    set_done = handle._set_done
+    forking = []
+
+    def _set_done(self):
+        if forking:  # gevent's after-fork hook, in the child: done, without entering the hub
+            self._greenlet_ref = None
+            return
+        set_done(self)
+
+    handle._set_done = _set_done
+    # before hooks run last-registered first, so ours runs before gevent's; after_in_child ones in
+    # the order registered, so ours (clearing the flag) after gevent's.
+    os.register_at_fork(before=lambda: forking.append(True), after_in_parent=forking.clear,
+                        after_in_child=forking.clear)
+
+
+_keep_forked_children_out_of_the_hub()
 
 
 _scratch_root = []
