@@ -368,8 +368,7 @@ def run_idle(loadgen, server, scenario, opts):
                 line += chunk
         selector.close()
         holding = json.loads(line.split(b"\n", 1)[0].decode()) if b"\n" in line else {}
-        # Let the server finish whatever the last connections started, and ours send its lingering
-        # readers dormant (nodenet_gevent/linger.py: within two sweeps of 1 s).
+        # Let the server finish whatever the last connections started.
         time.sleep(IDLE_SETTLE_S)
         samples = []
         for _ in range(3):

@@ -191,7 +191,7 @@ def role_server(args):
         server.getConnections(lambda err, n: count.set(n))
         connections = count.get(timeout=5)
         greenlets, alive = count_greenlets()
-        pooled = pooled_greenlets()  # the dormant readers' dispatcher and idle runners (dormant.py)
+        pooled = pooled_greenlets()  # the hub's runner and its spare greenlets (dormant.py)
         try:
             status = proc_status()
         except OSError as error:  # out of descriptors: /proc cannot be opened
@@ -673,15 +673,13 @@ def measure_hold(count, monkey=False, concurrency=256, echo_rounds=2, server=Non
 def _swept(server, before):
     """Server stats once its held connections are dormant: no reader greenlet each (or the time is up).
 
-    A reader that just read lingers in its greenlet for one or two sweep periods
-    (``nodenet_gevent/linger.py``) before it goes dormant.
+    A reader goes dormant as soon as it has read what came (``nodenet_gevent/dormant.py``);
+    a handler that blocked keeps its greenlet until it returns.
     """
     import gevent
 
-    from nodenet_gevent.linger import PERIOD
-
     idle = before["greenlets_alive"] - before["pooled"]
-    end = time.monotonic() + 2 * PERIOD + 5
+    end = time.monotonic() + 5
     while True:
         stats = server.ask("stats")
         if stats["greenlets_alive"] - stats["pooled"] <= idle or time.monotonic() > end:

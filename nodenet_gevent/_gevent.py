@@ -13,14 +13,16 @@ the libuv watcher attribute on the oldest and the newest gevent.
 * ``sock._wait(watcher)``, ``sock._read_event``, ``sock._write_event``: how
   gevent waits for readiness on a socket, and its two watchers.
 * ``sock._read_event`` also for a dormant reader (``reading.py``,
-  ``dormant.py``): started with a dispatcher greenlet's ``switch`` as its
+  ``dormant.py``): started with a hub's ready list's ``append`` as its
   callback, no greenlet waits on it (:func:`stop_dormant_wait` undoes it).
 * ``watcher._watcher_ref`` (libuv only): the poll handle that gevent's libuv
   loop shares among the watchers of one descriptor.
 * ``Hub.switch`` does only two things: call the current greenlet's
-  ``switch_out`` hook if it has one, then greenlet's own ``switch``.  A
-  lingering reader, whose greenlet never has that hook, switches with
-  greenlet's own (:func:`raw_hub_switch`).
+  ``switch_out`` hook if it has one, then greenlet's own ``switch``.  The
+  hub's runner (``dormant.py``) has that hook -- every wait a handler makes
+  through gevent calls it, and it hands the other connections over -- and
+  switches with greenlet's own (:func:`raw_hub_switch`) where it waits for
+  the next wake-ups itself, which must hand nothing over.
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ write_readiness: Callable[[Any], Any] = operator.attrgetter("_write_event")
 
 
 #: ``raw_hub_switch(hub)``: *hub*'s switch as greenlet's own -- gevent's ``Hub.switch`` minus its
-#: lookup of a ``switch_out`` hook, for a greenlet that has none (ours: plain greenlets,
-#: ``loop.next_tick``).  The descriptor's C ``__get__``, so that getting it adds no Python call.
+#: call of the current greenlet's ``switch_out`` hook (the runner's, ``dormant.py``, waiting for
+#: its next wake-ups; ``loop.next_tick``'s plain greenlets, which have none).  The descriptor's
+#: C ``__get__``, so that getting it adds no Python call.
 raw_hub_switch: Callable[[Any], Callable[[], Any]] = RawGreenlet.switch.__get__
 
 
@@ -110,7 +113,7 @@ def stop_dormant_wait(sock: Any) -> None:
 
     Before closing a socket whose reader is dormant: gevent's close throws
     its "closed" error into whatever greenlet a started watcher's callback is
-    bound to -- here the hub's dispatcher, which waits for no socket in particular.
+    bound to -- here a ready list (``dormant.py``), which is no greenlet at all.
     """
     sock._read_event.stop()
 

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from ._gevent import os_socket, stop_dormant_wait
+from ._gevent import os_socket, readiness, stop_dormant_wait
 from .abort import AbortError, AbortSignal
 from .addresses import is_inet
+from .dormant import DORMANT_OWNERS
 from .emitter import Listener
 from .errors import (
     ERR_INVALID_HANDLE_TYPE,
@@ -246,9 +247,15 @@ class EndOfLife(SocketBase):
         if self._handle is not None:
             if self._peer is None:
                 self._peer_cache()  # remoteAddress stays known after close
-            if self._reader is None:
-                # Dormant (reading.py): no greenlet waits on the read watcher, so stop it
-                # before gevent's close would throw its "closed" error into the dispatcher.
+            watcher = readiness(self._handle)[1]
+            # Dormant (reading.py), or in the runner's hands: no greenlet waits on the read watcher, so
+            # stop it before gevent's close would throw its "closed" error into the ready list.  (Inline:
+            # dormant.is_dormant_watcher says the same, with a Python call more per connection.)
+            if (
+                watcher is not None
+                and watcher.active
+                and isinstance(getattr(watcher.callback, "__self__", None), DORMANT_OWNERS)
+            ):
                 stop_dormant_wait(self._handle)
             self._handle.close()
         queue = self._queue

@@ -15,31 +15,27 @@ The reader's lifecycle
 ----------------------
 An idle connection has no live greenlet.  When the reader has to wait for
 readability with nothing held (the kernel buffer is empty, nobody is owed
-anything), it first *lingers*: it waits in its own greenlet, the hub switching
-straight back into it when readable -- the cheap wait a busy connection makes
-on every round trip.  Once it has read nothing for a sweep period
-(``linger.py``: one timer per hub, and a sweeper greenlet that wakes idle
-readers with ``GO_DORMANT``; at most ``MAX_LINGERING`` linger at once), it
-goes *dormant*: ``_reader`` becomes ``None``, the socket's read
-watcher is started with the hub's dispatcher as its callback (``dormant.py``),
-and the reader's greenlet lets go -- the connection's first one ends, a pooled
-runner goes back to the pool.  A waiting greenlet costs about 7.5 KiB
+anything), it goes *dormant*: ``_reader`` becomes ``None``, the socket's read
+watcher is started with its hub's ready list as the callback (``dormant.py``),
+and the reader's greenlet lets go -- the connection's first one ends, a
+runner carries on with its next socket.  A waiting greenlet costs about 7.5 KiB
 (``benchmarks/README.md``), a dormant connection nothing.  When data arrives,
-the hub switches (in C) into the dispatcher, which hands the socket to an idle
-runner; the runner becomes ``_reader``, stops the watcher first thing and
-carries on ``_read_loop``.  No handler ever runs in the hub or the dispatcher::
+the hub appends the socket to the ready list (in C); after the iteration's
+I/O callbacks, the hub's runner serves every ready socket in turn, as its
+``_reader``, in its context: the common case inline (``dormant.py``), the rest
+through ``_read_loop``.  No handler ever runs in the hub::
 
-    _run_reader (a greenlet of its own): connect / 'connection' -> _read_loop
-    _read_loop --must wait, nothing held--> linger (the watcher on this greenlet's switch)
-    linger --readable--> _read_loop goes on, in the same greenlet
-    linger --idle for a sweep period (linger.py)--> dormant (_reader None, the watcher on the dispatcher)
-    dormant --readable--> hub -> dispatcher -> a runner: _reader = runner, _read_loop
+    _run_reader (a greenlet of its own, or the runner for an accepted socket): connect / 'connection' -> _read_loop
+    _read_loop --must wait, nothing held--> dormant (_reader None, the watcher on the ready list)
+    dormant --readable--> hub: ready.append(sock) --> the runner: recv, 'data'; dormant again
+    dormant --readable, but no consumer / paused / held / a full read / EOF--> the runner: _read_loop
+    a handler in the runner blocks --> that greenlet stays this socket's reader; another becomes the runner
     dormant --destroy() from anywhere--> the watcher stopped (closing.py), nothing to wake
 
 ``self._reader`` is the greenlet reading for this socket right now (``None``
 while dormant), so "am I the reader?" checks hold.  Waits with something held
 (readability *or* a consumer), parking on pause, and the ``onread`` reader
-keep their greenlet, as before.
+keep their greenlet.
 """
 
 from __future__ import annotations
@@ -51,15 +47,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gevent
 from gevent.event import Event
 from gevent.hub import get_hub
-from greenlet import getcurrent
 
-from ._gevent import os_socket, raw_hub_switch, readiness, wait_readable_or_woken, wake
+from ._gevent import os_socket, readiness, wait_readable_or_woken, wake
 from .args import ConnectTarget
-from .dormant import _DISPATCHERS, dispatcher
+from .dormant import _WAKEUPS, wakeups
 from .emitter import EventEmitter
 from .encodings import Decoder, normalize_encoding
 from .errors import os_error
-from .linger import _LINGERING, GO_DORMANT, MAX_LINGERING, Lingering, lingering
 from .pipe import Pipe, Writable
 from .proxy_accept import read_proxy_header
 from .reporting import report
@@ -125,19 +119,19 @@ class ReadSide(SocketBase):
         surely) empty, so wait for readiness before the next recv instead of
         paying for an EAGAIN, as libuv does.  A reader whose socket is always
         ready yields after a streak, so it cannot starve other connections.
-        With nothing held, that wait lingers, then goes dormant (see the module docstring).
+        With nothing held, that wait is dormant (see the module docstring).
 
-        *started*: called by ``_run_reader``, a handler having just run; without
-        it, by a pooled runner after a dormant wait (``dormant.py``), which is why
-        it catches what handlers raise itself, as ``_run_reader`` does.
+        *started*: a handler has just run and the read watcher is stopped
+        (``_run_reader``, or the runner after an inline wake-up); without it, the
+        runner after a dormant wait (``dormant.py``).  It catches what handlers
+        raise itself, as ``_run_reader`` does.
         """
-        linger: Lingering | None = None  # this hub's, once this reader has lingered
         try:
             handle = self._handle
             recv = os_socket(handle).recv
             read_event = readiness(handle)[1]
             if not started:
-                read_event.stop()  # first, before anything can switch: the hub must not switch in here again
+                read_event.stop()  # first, before anything can switch: no more wake-ups for the runner
             size = self.READ_SIZE
             reads_before_yield = self.READS_BEFORE_YIELD
             streak = 0
@@ -150,44 +144,11 @@ class ReadSide(SocketBase):
                 if must_wait:
                     streak = 0
                     if not self._held:
-                        # Linger: wait in this greenlet, woken by the hub in C (linger.py) ...
-                        woke: object = None
-                        if linger is None:
-                            hub = get_hub()
-                            linger = _LINGERING.get(hub) or lingering(hub)
-                            switch = getcurrent().switch
-                            hub_switch = raw_hub_switch(hub)  # (no switch_out hook to look for: _gevent.py)
-                            readers = linger.readers
-                            if len(readers) < MAX_LINGERING:  # (inline, not a method: a Python call less; linger.py)
-                                readers[self] = -1
-                                if not linger.timer.active:
-                                    linger.start()
-                            else:  # as many lingering as a hub keeps: no wait
-                                woke = GO_DORMANT
-                        if woke is None:
-                            read_event.start(switch)
-                            try:
-                                woke = hub_switch()
-                            except OSError as error:  # gevent's "closed in another greenlet"
-                                read_event.stop()
-                                if self._state is not CLOSED:
-                                    self._destroy(os_error(error, "read"))
-                                return
-                            except BaseException:
-                                read_event.stop()
-                                raise
-                        if woke is GO_DORMANT:  # (the sweeper stopped the watcher)
-                            if self._state is not OPEN:
-                                return
-                            # ... until idle for a sweep: dormant, this greenlet lets go;
-                            # a pooled one carries on when readable.
-                            self._reader = None
-                            read_event.start(_DISPATCHERS.get(hub) or dispatcher(hub), self, None)
-                            return
-                        read_event.stop()  # readable (or a stray switch: recv tells)
-                        user_code_ran = False
-                        must_wait = False
-                        continue
+                        # Dormant: no greenlet waits; the hub's runner serves the wake-up (dormant.py).
+                        hub = get_hub()
+                        self._reader = None
+                        read_event.start((_WAKEUPS.get(hub) or wakeups(hub)).append, self)
+                        return
                     try:
                         # Nobody consumes yet: a consumer arriving must end this wait too.
                         wait_readable_or_woken(read_event, self._keep_waiter)
@@ -251,9 +212,6 @@ class ReadSide(SocketBase):
                     user_code_ran = False
         except BaseException as error:
             self._reader_failed(error)
-        finally:
-            if linger is not None and self in linger.readers:
-                del linger.readers[self]
 
     def _read_into(self, supply: Any, callback: Any) -> None:
         """The ``onread`` option: receive into the user's buffer and call ``callback(nread, buffer)``.

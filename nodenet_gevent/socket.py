@@ -31,7 +31,7 @@ from .addresses import AddressInfo, Peer
 from .blocklist import validate_block_list
 from .closing import EndOfLife
 from .connecting import Connecting
-from .dormant import _DISPATCHERS, dispatcher
+from .dormant import _WAKEUPS, wakeups
 from .emitter import _NO_LOCK
 from .errors import invalid_arg_type
 from .handles import adopt_connected_fd, adopt_socket_object
@@ -172,9 +172,13 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._emitted_readable = False
         self._extra = None
         self._context = server._context.copy()  # one per connection, from the server's
-        # The reader: a pooled runner, once this greenlet yields (dormant.py).
+        # The reader: the hub's runner, once this greenlet yields (dormant.py).
         self._reader = None
-        hub.loop.run_callback(_DISPATCHERS.get(hub) or dispatcher(hub), self, server)
+        found = _WAKEUPS.get(hub) or wakeups(hub)
+        accepted = found.accepted
+        if not accepted:  # (Wakeups.add_accepted, inline: a Python call less per connection)
+            hub.loop.run_callback(found._kick)
+        accepted.append((self, server))
         return self
 
     def fileno(self) -> int:

@@ -9,6 +9,13 @@ handler errors reported, contextvars carried.
 """
 
 import contextvars
+import fcntl
+import os
+import socket as stdlib_socket
+import struct
+import subprocess
+import sys
+import termios
 
 import gevent
 import gevent.event
@@ -16,17 +23,9 @@ import greenlet
 import pytest
 
 import nodenet_gevent as net
-from conftest import event_flag, recorded_greenlet_errors, wait_until
+from conftest import event_flag, kill_process, recorded_greenlet_errors, wait_until
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture(autouse=True)
-def quick_sweeps():
-    """A reader lingers for a sweep period or two before it goes dormant (linger.py): shorten it."""
-    previous = net.linger.set_period(0.02)
-    yield
-    net.linger.set_period(previous)
 
 
 def dormant(sock):
@@ -213,4 +212,119 @@ def test_wake_ups_reuse_pooled_greenlets_rather_than_make_new_ones(track):
         wait_until(lambda: dormant(server_side), message="dormant")
     # One connection, waking 20 times: served by the same pooled greenlet or two, never one each.
     assert len(readers) == 20 and len(set(map(id, readers))) <= 2
-    assert net.dormant.pooled_greenlets() <= 2 + net.dormant.POOL_SIZE  # the dispatcher, the sweeper
+    assert net.dormant.pooled_greenlets() <= 1 + net.dormant.POOL_SIZE  # the runner, the spares
+
+
+# ---------------------------------------------------------------------------
+# the hub's runner (dormant.py): one greenlet serves the wake-ups, and hands over when a handler blocks
+
+
+def wakeups():
+    return net.dormant._WAKEUPS[gevent.get_hub()]
+
+
+def test_one_greenlet_serves_the_wake_ups_of_every_connection(track):
+    served = []
+
+    def handler(c):
+        c.on("data", lambda chunk: (served.append(greenlet.getcurrent()), c.write(chunk)))
+
+    server = track.listen(handler)
+    clients = [track.connect(server.address()["port"], "127.0.0.1") for _ in range(10)]
+    connected = [event_flag(client, "connect") for client in clients]
+    for client, flag in zip(clients, connected):
+        assert flag.wait(5)
+        round_trip(client, b"warm")
+    served.clear()
+    echoes = []
+    for client in clients:
+        client.on("data", echoes.append)
+        client.write(b"ping")
+    wait_until(lambda: len(b"".join(echoes)) == 10 * len(b"ping"), message="every echo")
+    assert len(served) == 10
+    assert set(map(id, served)) == {id(wakeups().runner)}  # no greenlet of their own, nor one each
+
+
+def test_a_handler_that_blocks_hands_over_and_its_greenlet_becomes_a_spare(track):
+    release = gevent.event.Event()
+    blocked = []
+    fast_readers = []
+
+    def handler(c):
+        def on_data(chunk):
+            if chunk == b"block":
+                blocked.append(greenlet.getcurrent())
+                release.wait(10)
+            else:
+                fast_readers.append(greenlet.getcurrent())
+            c.write(chunk)
+
+        c.on("data", on_data)
+
+    slow_side, slow = echo_pair(track, handler)
+    fast = track.connect(slow_side.server.address()["port"], "127.0.0.1")
+    net.once(fast, "connect", timeout=5)
+    slow.write(b"block")
+    wait_until(lambda: blocked, message="the slow handler blocking")
+    assert blocked[0] is not wakeups().runner  # it handed the others over when it blocked
+    assert slow_side._reader is blocked[0]  # and stays the reader of its own connection
+    round_trip(fast, b"fast")
+    assert fast_readers == [wakeups().runner]
+    release.set()
+    got = []
+    slow.on("data", got.append)
+    wait_until(lambda: b"".join(got) == b"block", message="the blocked connection's echo")
+    wait_until(lambda: blocked[0] in wakeups().spares, message="the greenlet that blocked waiting as a spare")
+    round_trip(slow, b"again")  # served as any dormant connection
+    wait_until(lambda: dormant(slow_side), message="dormant again")
+
+
+def test_pause_in_a_data_handler_reads_nothing_more_until_resume(track):
+    got = []
+
+    def handler(c):
+        def on_data(chunk):
+            got.append(chunk)
+            c.pause()
+
+        c.on("data", on_data)
+
+    server_side, client = echo_pair(track, handler)
+    client.write(b"one")
+    wait_until(lambda: got == [b"one"], message="the first chunk")
+    client.write(b"two")
+    wait_until(lambda: unread_bytes(server_side.fileno()) == 3, message="the second chunk in the kernel, unread")
+    assert server_side.bytesRead == 3 and got == [b"one"]
+    server_side.resume()
+    wait_until(lambda: got == [b"one", b"two"], message="the second chunk after resume()")
+
+
+def unread_bytes(fd):
+    """Bytes in the kernel's receive queue of descriptor *fd* (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))[0]
+
+
+FRESH_SERVER = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import nodenet_gevent as net
+server = net.createServer(lambda c: (c.pipe(c), c.on("close", lambda had_error: server.close())))
+server.listen(0, "127.0.0.1", lambda: print(server.address()["port"], flush=True))
+net.run()
+"""
+
+
+def test_a_new_hubs_first_connection_is_served_with_nothing_else_to_wake_its_loop():
+    # In a new process the first connection accepted makes the hub's runner and check watcher in
+    # the middle of a loop iteration, and nothing but that connection may wake the loop again.
+    package_root = os.path.dirname(os.path.dirname(net.__file__))
+    proc = subprocess.Popen([sys.executable, "-c", FRESH_SERVER, package_root], stdout=subprocess.PIPE)
+    try:
+        port = int(proc.stdout.readline())
+        with stdlib_socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"ping")
+            assert client.recv(16) == b"ping"
+        assert proc.wait(timeout=10) == 0
+    finally:
+        kill_process(proc)
+        proc.stdout.close()

@@ -155,15 +155,25 @@ def test_gevent_internals_exist_on_this_gevent():
         listener.close()
 
 
-def test_readers_have_no_switch_out_hook(track):
-    """_gevent.raw_hub_switch skips Hub.switch's switch_out call: a reader greenlet must have no such hook."""
+def test_handlers_run_in_the_hubs_runner_which_hands_over_when_one_blocks(track):
+    """Readers' handlers run in the hub's runner (dormant.py); gevent's Hub.switch calls its
+    switch_out, which makes another greenlet the runner.  Its own switch to the hub at the end
+    of a batch (_gevent.raw_hub_switch) skips that call: nothing is handed over there."""
     seen = []
-    server = track.listen(lambda c: (seen.append(hasattr(getcurrent(), "switch_out")), c.pipe(c)))
+
+    def on_connection(c):
+        wakeups = net.dormant._WAKEUPS[gevent.get_hub()]
+        seen.append((type(getcurrent()), wakeups.runner is getcurrent()))
+        gevent.sleep(0)  # blocks: Hub.switch calls switch_out
+        seen.append(wakeups.runner is getcurrent())
+        c.pipe(c)
+
+    server = track.listen(on_connection)
     client = track.connect(server.address()["port"], "127.0.0.1")
-    client.on("data", lambda data: (seen.append(hasattr(getcurrent(), "switch_out")), client.end()))
+    client.on("data", lambda data: client.end())
     client.write(b"x")
     net.once(client, "close", timeout=5)
-    assert seen == [False, False]
+    assert seen == [(net.dormant.Runner, True), False]
     raw_switch = _gevent.raw_hub_switch(gevent.get_hub())
     assert raw_switch.__self__ is gevent.get_hub()
 

@@ -75,11 +75,11 @@ def test_ten_thousand_connections_held_and_all_echoing(descriptor_room):
            rss_per_conn_kib=round((during["rss_kib"] - before["rss_kib"]) / HOLD, 2))
     assert result["held"] == HOLD
     # Every connection is the server's: one descriptor each -- and, idle, no greenlet at all
-    # (dormant readers: reading.py), but for the few idle ones the dispatcher keeps pooled.
+    # (dormant readers: reading.py), but for the hub's runner and the few spares it keeps.
     assert during["connections"] == HOLD and during["accepted"] == HOLD
     assert during["fds"] == before["fds"] + HOLD
     assert during["greenlets_alive"] - during["pooled"] == before["greenlets_alive"] - before["pooled"]
-    assert during["pooled"] <= 2 + net.dormant.POOL_SIZE  # the dispatcher, the sweeper (linger.py)
+    assert during["pooled"] <= 1 + net.dormant.POOL_SIZE  # the runner, its spares (dormant.py)
     assert len(result["echo_seconds"]) == ECHO_ROUNDS  # every held connection echoed each round
     # All gone afterwards: descriptors exactly; greenlets too (the pooled ones aside).
     assert after["connections"] == 0 and after["closed"] == HOLD
