@@ -7,7 +7,8 @@ changes what):
 * ``connecting.py`` -- ``connect()``: lookup, connect, ``'connect'``.
 * ``reading.py`` -- the reader greenlet, data held for a late consumer,
   ``pause()``/``resume()``, ``setEncoding()``, ``pipe()``; ``dormant.py`` --
-  the pooled greenlets that read for idle connections when data comes.
+  the hub's runner greenlet, which reads for every waiting connection when
+  data comes.
 * ``paused.py`` -- Node's paused mode (``'readable'``, ``read()``,
   ``unshift()``) and ``for chunk in sock``.
 * ``writing.py`` -- ``write()``, ``end()``, the write queue and the writer
@@ -130,7 +131,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
     def _accepted(
         cls, handle: Any, peer: Peer, server: Server, allow_half_open: bool, pause_on_connect: bool, hub: Any
     ) -> Self:
-        """A socket for a connection the server just accepted, its reader scheduled (a pooled greenlet).
+        """A socket for a connection the server just accepted, its reader scheduled (the hub's runner).
 
         What ``__init__``, ``_reset()``, ``_open()`` and ``next_tick()`` would
         do, in one function: every accepted connection pays for this.

@@ -33,8 +33,8 @@ The states
 
 Who changes what
 ----------------
-* The **reader greenlet** (``reading.py``; a pooled one, ``dormant.py``, after
-  an idle wait) alone moves ``_read_state``
+* The **reader greenlet** (``reading.py``; the hub's runner, ``dormant.py``,
+  after a wait with nothing held) alone moves ``_read_state``
   (READING -> EOF -> ENDED) and alone calls ``recv``.  After EOF it runs
   ``closing._finish_reading``.
 * ``write()`` (any greenlet) appends to the queue; the **writer greenlet**
