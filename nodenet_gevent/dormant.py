@@ -30,13 +30,18 @@ returns (dormant again, or done), then waits as a spare (at most
 :data:`POOL_SIZE` do; more end).  So a handler that blocks stalls only its own
 connection, and no handler ever runs in the hub.
 
+A handler must wait through gevent (its primitives and monkey-patched calls all
+go through ``Hub.switch``): a greenlet switched away from by hand, bypassing the
+hub, hands nothing over, and the check could switch back into it early.
+
 The check watcher: libev runs it after the loop iteration's I/O callbacks (it
 has the lowest priority), libuv in its check phase, after the poll phase (and
 gevent runs libuv's callbacks in that order).  An iteration that found no
 socket ready costs it a switch there and back.  New connections are added by
 an acceptor greenlet, which may run at another phase of the iteration: the
 first one also schedules a kick (``run_callback``), so the loop cannot sleep
-on them.
+on them.  With libuv there is no check watcher (``Wakeups.__init__`` says why):
+each wake-up appends and schedules one kick per iteration.
 """
 
 from __future__ import annotations
