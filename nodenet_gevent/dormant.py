@@ -254,6 +254,8 @@ class Wakeups:
                                     sock._bytes_read += nbytes
                                     if sock._idle is not None:
                                         sock._idle.touch()
+                                    # The delivery of ReadSide._read_loop, inline (a Python call per
+                                    # chunk less): keep the two in step.
                                     decoder = sock._decoder
                                     if decoder is not None:
                                         data = decoder.write(data)

@@ -187,7 +187,8 @@ class ReadSide(SocketBase):
                             self.emit("data", data)
                     else:
                         # emit("data", data), inline for the one-listener case (pipe(), on('data')):
-                        # no frame and no argument tuple per chunk.
+                        # no frame and no argument tuple per chunk.  (dormant.py's inline wake-up
+                        # delivers the same way: keep the two in step.)
                         listeners = self._events.get("data")
                         if listeners is not None and len(listeners) == 1:
                             for listener in listeners.values():  # noqa: B007 - the one listener
