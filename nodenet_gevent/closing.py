@@ -249,8 +249,8 @@ class EndOfLife(SocketBase):
                 self._peer_cache()  # remoteAddress stays known after close
             watcher = readiness(self._handle)[1]
             # Dormant (reading.py), or in the runner's hands: no greenlet waits on the read watcher, so
-            # stop it before gevent's close would throw its "closed" error into the ready list.  (Inline:
-            # dormant.is_dormant_watcher says the same, with a Python call more per connection.)
+            # stop it before gevent's close would throw its "closed" error at its callback's owner
+            # (dormant.DORMANT_OWNERS).
             if (
                 watcher is not None
                 and watcher.active

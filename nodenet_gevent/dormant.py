@@ -13,7 +13,7 @@ socket as the argument: the hub calls that in C, with no Python frame::
     then --the hub's check watcher--> the runner: for each ready socket, recv and 'data'
 
 The *runner* is the one greenlet of the hub that serves the ready sockets (and
-announces new connections, :meth:`Wakeups.add_accepted`), one after the other,
+announces new connections, :attr:`Wakeups.accepted`), one after the other,
 each in its own ``contextvars`` context and as its ``_reader`` meanwhile; it
 switches back to the hub once for all of them.  The common wake-up -- flowing,
 nothing held, a short read -- is served inline (:meth:`Wakeups._serve`) and
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from .reading import ReadSide
     from .server import Server
 
-__all__ = ["POOL_SIZE", "ReadyList", "Runner", "Wakeups", "is_dormant_watcher", "pooled_greenlets", "wakeups"]
+__all__ = ["DORMANT_OWNERS", "POOL_SIZE", "ReadyList", "Runner", "Wakeups", "pooled_greenlets", "wakeups"]
 
 #: Spare greenlets kept per hub (for the next handler that blocks); more than this many end.
 POOL_SIZE = 64
@@ -77,21 +77,6 @@ class ReadyList(collections.deque):  # type: ignore[type-arg]
     """
 
     __slots__ = ()
-
-
-def is_dormant_watcher(watcher: Any) -> bool:
-    """Whether *watcher* is started for a dormant reader (no greenlet waits on it).
-
-    Before closing a socket: gevent's close throws its "closed" error into the
-    greenlet its started read watcher's callback is bound to, and a dormant
-    watcher's is bound to a :class:`ReadyList` (or, with libuv, a
-    :class:`Wakeups`); so that watcher is stopped first.
-    """
-    return (
-        watcher is not None
-        and watcher.active
-        and isinstance(getattr(watcher.callback, "__self__", None), DORMANT_OWNERS)
-    )
 
 
 class Runner(RawGreenlet):
@@ -112,7 +97,11 @@ class Wakeups:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
         self.ready = ReadyList()
-        #: New connections, ``(sock, server)``, for the runner to announce and read (:meth:`add_accepted`).
+        #: New connections, ``(sock, server)``, for the runner to announce (``'connection'``) and read;
+        #: ``Socket._accepted`` appends them from an acceptor greenlet, which may run at any phase of a
+        #: loop iteration (woken by its listener, a ``sleep(0)`` or a back-off timer), perhaps after this
+        #: iteration's check: the first of a burst also schedules :meth:`_kick`, so that the loop cannot
+        #: sleep on them.
         self.accepted: collections.deque[tuple[ReadSide, Server]] = collections.deque()
         self.spares: list[Runner] = []
         self.runner = Runner(self._body, hub)
@@ -139,20 +128,6 @@ class Wakeups:
         if not self._kick_owed:
             self._kick_owed = True
             self.hub.loop.run_callback(self._kick)
-
-    def add_accepted(self, sock: ReadSide, server: Server) -> None:
-        """Have the runner announce *sock* to *server* (``'connection'``) and read it.
-
-        The acceptor greenlet may run at any phase of a loop iteration (woken by
-        its listener's watcher, a ``sleep(0)`` or a back-off timer), perhaps
-        after this iteration's check, and the loop must not then sleep on the
-        new connections: the first of a burst also schedules a kick.
-        (``Socket._accepted`` does this inline.)
-        """
-        accepted = self.accepted
-        if not accepted:
-            self.hub.loop.run_callback(self._kick)
-        accepted.append((sock, server))
 
     def _kick(self) -> None:
         # (A hub callback: it only switches, and only if the check watcher did not serve them already.)
@@ -295,11 +270,14 @@ class Wakeups:
                     return
             if accepted:
                 continue
-            pass  # EXPERIMENT
+            # (gr_context is not reset here: ``context`` above says what it is, so that one connection
+            # waking again and again does not set it each time.)
             hub_switch()
 
 
-#: Whose bound method a dormant read watcher's callback is (``is_dormant_watcher``, ``closing.py``).
+#: Whose bound method a dormant read watcher's callback is.  Before closing a socket, gevent's close
+#: throws its "closed" error into the greenlet its started read watcher's callback is bound to; a
+#: dormant watcher's is bound to one of these, no greenlet at all, so ``closing.py`` stops it first.
 DORMANT_OWNERS = (ReadyList, Wakeups)
 
 # hub -> its Wakeups.

@@ -177,7 +177,7 @@ class Socket(Connecting, ReadSide, PausedMode, WriteSide, EndOfLife, SocketOptio
         self._reader = None
         found = _WAKEUPS.get(hub) or wakeups(hub)
         accepted = found.accepted
-        if not accepted:  # (Wakeups.add_accepted, inline: a Python call less per connection)
+        if not accepted:  # the first of a burst kicks the runner (Wakeups.accepted says why)
             hub.loop.run_callback(found._kick)
         accepted.append((self, server))
         return self
